@@ -1,0 +1,369 @@
+"""Play an env with a scripted expert and store the episodes as a Minari dataset."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from tqdm.auto import tqdm
+
+from sb3_plus.data.storage import dataset_dir, datasets_root, ensure_writable, staged_dataset
+
+FLUSH_EVERY = 20  # episodes held in memory before they are appended to the staged dataset
+
+
+@dataclass
+class CollectionReport:
+    """What a collection run wrote."""
+
+    dataset_id: str
+    path: str
+    episodes: int
+    successes: int
+    steps: int
+    seconds: float
+    size_bytes: int
+    route_source: str = ""
+    env_steps_per_s: float | None = None
+    raw_steps_per_s: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def success_rate(self) -> float:
+        return self.successes / max(1, self.episodes)
+
+    @property
+    def steps_per_s(self) -> float:
+        return self.steps / max(self.seconds, 1e-9)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(success_rate=self.success_rate, steps_per_s=self.steps_per_s)
+        if self.raw_steps_per_s:
+            out["ratio_to_raw"] = self.steps_per_s / self.raw_steps_per_s
+        return out
+
+    def summary(self) -> str:
+        lines = [
+            f"dataset   {self.dataset_id}",
+            f"path      {self.path}",
+            f"episodes  {self.episodes} (success {self.success_rate:.1%}, {self.successes}/{self.episodes})",
+            f"steps     {self.steps} in {self.seconds:.1f}s ({self.steps_per_s:,.0f} steps/s incl. writing)",
+            f"on disk   {self.size_bytes / 1e6:.1f} MB",
+            f"route     {self.route_source}",
+        ]
+        if self.raw_steps_per_s:
+            lines.append(f"raw env   {self.raw_steps_per_s:,.0f} steps/s -> collection/raw = "
+                         f"{self.steps_per_s / self.raw_steps_per_s:.2f}")
+        return "\n".join(lines)
+
+
+def default_dataset_id(env_id: str, expert: str = "waypoint", version: int = 0) -> str:
+    """``VizdoomMyWayHome-v1`` -> ``sb3plus/mywayhome/waypoint-v0``."""
+    short = re.sub(r"-v\d+$", "", env_id.split("/")[-1])
+    short = re.sub(r"^Vizdoom", "", short).lower()
+    short = re.sub(r"[^a-z0-9]+", "", short) or "env"
+    return f"sb3plus/{short}/{expert}-v{version}"
+
+
+class _Episode:
+    """Accumulates one episode's arrays (Minari layout: T+1 observations and infos)."""
+
+    def __init__(self, obs: Any, info: dict[str, Any]) -> None:
+        self.obs = [obs]
+        self.infos = [info]
+        self.actions: list[Any] = []
+        self.rewards: list[float] = []
+        self.terms: list[bool] = []
+        self.truncs: list[bool] = []
+
+    def add(self, action: Any, obs: Any, reward: float, term: bool, trunc: bool, info: dict[str, Any]) -> None:
+        self.actions.append(action)
+        self.obs.append(obs)
+        self.rewards.append(reward)
+        self.terms.append(term)
+        self.truncs.append(trunc)
+        self.infos.append(info)
+
+    def buffer(self, episode_id: int, seed: int) -> Any:
+        from minari.data_collector import EpisodeBuffer
+
+        return EpisodeBuffer(
+            id=episode_id,
+            seed=seed,
+            observations=_stack(self.obs),
+            actions=_stack(self.actions),
+            rewards=np.asarray(self.rewards, dtype=np.float64),
+            terminations=np.asarray(self.terms, dtype=bool),
+            truncations=np.asarray(self.truncs, dtype=bool),
+            infos=_stack(self.infos),
+        )
+
+
+def _stack(items: list[Any]) -> Any:
+    first = items[0]
+    if isinstance(first, dict):
+        return {k: _stack([it[k] for it in items]) for k in first}
+    if isinstance(first, tuple):
+        return tuple(_stack([it[i] for it in items]) for i in range(len(first)))
+    return np.asarray(items)
+
+
+def _clean_info(info: dict[str, Any]) -> dict[str, Any]:
+    """Keep the keys Minari can store identically on every step (pose, success).
+
+    Minari's Arrow storage needs at least one dimension per step for every info leaf and
+    does not round-trip nested dicts, so the pose is stored as a float vector whose field
+    names are in the dataset metadata (``sb3plus.pose_fields``).
+    """
+    out: dict[str, Any] = {"success": np.array([bool(info.get("success", False))])}
+    pose = info.get("pose")
+    if isinstance(pose, dict):
+        out["pose"] = np.fromiter(pose.values(), dtype=np.float64, count=len(pose))
+    return out
+
+
+def pose_fields(env: gym.Env) -> list[str]:
+    """Names of the pose vector's entries for ``env`` (read from a reset info)."""
+    _, info = env.reset(seed=0)
+    return list(info.get("pose", {}).keys())
+
+
+class _BackgroundWriter:
+    """Writes episode chunks to the staged Minari dataset on a worker thread.
+
+    The env step waits on the game process and Arrow writes release the GIL, so writing
+    overlaps collection. Errors surface on the next :meth:`submit` or on :meth:`close`.
+    """
+
+    def __init__(self, create: Any) -> None:
+        import queue
+        import threading
+
+        self._create = create
+        self.dataset: Any = None
+        self._queue: "queue.Queue[Any]" = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="minari-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            if self._error is not None:
+                continue
+            buffers, metas, first = job
+            try:
+                if self.dataset is None:
+                    self.dataset = self._create(buffers)
+                    # Minari rescans the whole folder after every episode it writes (quadratic in
+                    # episodes); the size is computed once at the end instead.
+                    self.dataset.storage.get_size = lambda: 0.0
+                else:
+                    self.dataset.update_dataset_from_buffer(buffers)
+                self.dataset.storage.update_episode_metadata(metas, range(first, first + len(metas)))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+                self._error = exc
+
+    def submit(self, buffers: list[Any], metas: list[dict[str, Any]], first: int) -> None:
+        self._raise()
+        self._queue.put((buffers, metas, first))
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def close(self) -> Any:
+        """Wait for pending writes; return the dataset (``None`` if nothing was written)."""
+        self._queue.put(None)
+        self._thread.join()
+        self._raise()
+        if self.dataset is not None:
+            storage = self.dataset.storage
+            del storage.get_size
+            storage.update_metadata({"dataset_size": storage.get_size()})
+        return self.dataset
+
+
+def _dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def measure_env_rate(env: gym.Env, episodes: list[tuple[int, list[Any]]]) -> float:
+    """Raw steps/s of ``env``: replay recorded ``(seed, actions)`` episodes, no expert, no storage.
+
+    The same seeds and actions make the engine do the same work as during collection, so
+    the ratio of the two rates is the cost of the expert and of writing the dataset.
+    """
+    steps = 0
+    start = time.perf_counter()
+    for seed, actions in episodes:
+        env.reset(seed=seed)
+        for action in actions:
+            steps += 1
+            _, _, term, trunc, _ = env.step(action)
+            if term or trunc:
+                break
+    return steps / max(time.perf_counter() - start, 1e-9)
+
+
+def collect_expert(
+    env_id: str,
+    episodes: int = 100,
+    seed: int = 0,
+    dataset_id: str | None = None,
+    route: str | Path | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    jpeg_encoding: bool = False,
+    progress_bar: bool = True,
+    measure_raw: bool = False,
+    only_successful: bool = False,
+    description: str | None = None,
+) -> CollectionReport:
+    """Play ``episodes`` expert episodes and write them as a Minari dataset.
+
+    The dataset appears under its id only once complete: an interrupted run leaves nothing.
+
+    :param env_id: env to play (any family with ``info["pose"]``).
+    :param episodes: number of episodes; episode ``i`` is reset with seed ``seed + i``.
+    :param seed: first episode seed.
+    :param dataset_id: ``namespace/name-vN``; default ``sb3plus/<env>/waypoint-v0``.
+    :param route: route file, or ``None`` for ``experts/<family>/<map>.yaml`` or the planner.
+    :param env_kwargs: preprocessing options for :func:`sb3_plus.envs.make_env`.
+    :param overwrite: replace an existing dataset with this id.
+    :param jpeg_encoding: store images JPEG-compressed (lossy); default lossless.
+    :param progress_bar: show a progress bar with steps/s.
+    :param measure_raw: also measure the env's raw step rate in this run (replaying the episodes' actions).
+    :param only_successful: keep only successful episodes.
+    :param description: free text stored in the dataset metadata.
+    :return: a :class:`CollectionReport`.
+    """
+    import warnings
+
+    import minari
+
+    from sb3_plus.envs import family_of, make_env
+    from sb3_plus.experts import ExpertController
+
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    env_kwargs = dict(env_kwargs or {})
+    dataset_id = dataset_id or default_dataset_id(env_id)
+    root = datasets_root()
+    ensure_writable(dataset_id, overwrite, root)  # fail before the env starts
+    env = make_env(env_id, **env_kwargs)
+    try:
+        controller = ExpertController(env, route=route)
+        spec = env.unwrapped.sb3plus_spec
+
+        def create(buffers: list[Any]) -> Any:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                return minari.create_dataset_from_buffers(
+                    dataset_id, buffers, env=_SpecCarrier(env, spec), eval_env=spec,
+                    algorithm_name="sb3_plus.WaypointExpert", author={"sb3-plus"},
+                    description=description or f"Waypoint expert on {env_id}",
+                    jpeg_encoding=jpeg_encoding, data_format="arrow",
+                )
+
+        with staged_dataset(dataset_id, overwrite=overwrite, root=root):
+            writer = _BackgroundWriter(create)
+            try:
+                successes, steps, kept, env_time, seconds, replay = _play(
+                    env, controller, writer, episodes, seed, only_successful, progress_bar, env_id)
+            finally:
+                dataset = writer.close()
+            if dataset is None:
+                raise RuntimeError(f"no episode was kept (only_successful={only_successful}, 0/{episodes} succeeded)")
+            dataset.storage.update_metadata({
+                "sb3plus": {
+                    "env_id": env_id,
+                    "family": family_of(env_id),
+                    "env_kwargs": env_kwargs,
+                    "preprocessing": _preprocessing(env),
+                    "expert": "waypoint",
+                    "route": controller.route_source,
+                    "first_seed": seed,
+                    "episodes_played": episodes,
+                    "success_rate": successes / episodes,
+                    "lossless": not jpeg_encoding,
+                    "pose_fields": pose_fields(env),
+                }
+            })
+        raw_rate = measure_env_rate(env, replay) if measure_raw else None
+        path = dataset_dir(dataset_id, root)
+        return CollectionReport(
+            dataset_id=dataset_id, path=str(path), episodes=episodes, successes=successes, steps=steps,
+            seconds=seconds, size_bytes=_dir_size(path), route_source=controller.route_source,
+            env_steps_per_s=steps / max(env_time, 1e-9), raw_steps_per_s=raw_rate,
+        )
+    finally:
+        env.close()
+
+
+def _play(env: gym.Env, controller: Any, writer: _BackgroundWriter, episodes: int, seed: int,
+          only_successful: bool, progress_bar: bool, env_id: str) -> tuple[int, int, int, float, float, list]:
+    replay: list[tuple[int, list[Any]]] = []  # (seed, actions) of every episode, for the raw-rate baseline
+    pending: list[Any] = []
+    metas: list[dict[str, Any]] = []
+    successes = steps = kept = 0
+    env_time = 0.0
+    start = time.perf_counter()
+    with tqdm(total=episodes, unit="ep", disable=not progress_bar, desc=f"collect {env_id}") as bar:
+        for index in range(episodes):
+            episode_seed = seed + index
+            t0 = time.perf_counter()
+            obs, info = env.reset(seed=episode_seed)
+            env_time += time.perf_counter() - t0
+            expert = controller.reset()
+            episode = _Episode(obs, _clean_info(info))
+            while True:
+                action = expert.act(info["pose"])
+                t0 = time.perf_counter()
+                obs, reward, term, trunc, info = env.step(action)
+                env_time += time.perf_counter() - t0
+                episode.add(action, obs, float(reward), bool(term), bool(trunc), _clean_info(info))
+                if term or trunc:
+                    break
+            replay.append((episode_seed, episode.actions))
+            success = bool(info.get("success", False))
+            successes += success
+            steps += len(episode.actions)
+            if success or not only_successful:
+                pending.append(episode.buffer(kept, episode_seed))
+                metas.append({"seed": episode_seed, "success": success, "expert": "waypoint",
+                              "route": controller.route_source, "length": len(episode.actions),
+                              "return": float(np.sum(episode.rewards))})
+                kept += 1
+            if len(pending) >= FLUSH_EVERY or (index == episodes - 1 and pending):
+                writer.submit(pending, metas, kept - len(pending))
+                pending, metas = [], []
+            bar.update(1)
+            bar.set_postfix(steps_s=f"{steps / max(time.perf_counter() - start, 1e-9):,.0f}",
+                            success=f"{successes / (index + 1):.0%}")
+    return successes, steps, kept, env_time, time.perf_counter() - start, replay
+
+
+def _preprocessing(env: gym.Env) -> dict[str, Any]:
+    space = env.observation_space
+    out: dict[str, Any] = {"observation_space": str(space), "action_space": str(env.action_space)}
+    spec = env.unwrapped.sb3plus_spec
+    out.update({k: v for k, v in spec.kwargs.items() if k != "env_id"})
+    return out
+
+
+class _SpecCarrier(gym.Env):
+    """Hands Minari the env's spaces and the spec that rebuilds it, without building another env."""
+
+    def __init__(self, env: gym.Env, spec: Any) -> None:
+        self.observation_space = env.observation_space
+        self.action_space = env.action_space
+        self.spec = spec

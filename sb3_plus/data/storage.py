@@ -1,0 +1,98 @@
+"""Where Minari datasets live, and writing them atomically under their id."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from minari.dataset.minari_dataset import parse_dataset_id
+
+DEFAULT_ROOT = "datasets"
+
+
+class DatasetExistsError(FileExistsError):
+    """A dataset id is already taken and ``overwrite`` was not asked for."""
+
+
+def datasets_root() -> Path:
+    """``$MINARI_DATASETS_PATH`` if set, else ``./datasets``."""
+    return Path(os.environ.get("MINARI_DATASETS_PATH") or DEFAULT_ROOT).resolve()
+
+
+def check_dataset_id(dataset_id: str) -> tuple[str | None, str, int]:
+    """Validate ``namespace/name-vN``; return its parts."""
+    try:
+        namespace, name, version = parse_dataset_id(dataset_id)
+    except Exception as exc:  # minari raises plain ValueError/AssertionError
+        raise ValueError(f"bad dataset id {dataset_id!r} ({exc}). Fix: use 'sb3plus/<env>/<expert>-v0'") from None
+    if version is None:
+        raise ValueError(f"dataset id {dataset_id!r} has no version. Fix: end it with -v0, e.g. sb3plus/mywayhome/waypoint-v0")
+    return namespace, name, version
+
+
+def dataset_dir(dataset_id: str, root: Path | None = None) -> Path:
+    return (root or datasets_root()) / dataset_id
+
+
+@contextmanager
+def minari_root(path: Path) -> Iterator[None]:
+    """Point Minari at ``path`` for the duration of the block."""
+    old = os.environ.get("MINARI_DATASETS_PATH")
+    os.environ["MINARI_DATASETS_PATH"] = str(path)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("MINARI_DATASETS_PATH", None)
+        else:
+            os.environ["MINARI_DATASETS_PATH"] = old
+
+
+def ensure_writable(dataset_id: str, overwrite: bool = False, root: Path | None = None) -> Path:
+    """Check the id is well formed and free (or ``overwrite``); return its final folder."""
+    check_dataset_id(dataset_id)
+    final = dataset_dir(dataset_id, (root or datasets_root()).resolve())
+    if final.exists() and not overwrite:
+        raise DatasetExistsError(
+            f"dataset {dataset_id!r} already exists at {final}. Fix: pass --overwrite, or bump the version (-v1)"
+        )
+    return final
+
+
+@contextmanager
+def staged_dataset(dataset_id: str, overwrite: bool = False, root: Path | None = None) -> Iterator[Path]:
+    """Stage a dataset in a hidden folder of ``root``; publish it under its id only on success.
+
+    Inside the block Minari writes to the staging root (``MINARI_DATASETS_PATH`` points
+    there). On success the dataset folder is renamed into place (replacing an old one
+    when ``overwrite``); on any exception, Ctrl-C included, the staging folder is removed
+    and nothing appears under the id.
+    """
+    root = (root or datasets_root()).resolve()
+    final = ensure_writable(dataset_id, overwrite, root)
+    root.mkdir(parents=True, exist_ok=True)
+    stage = root / f".staging-{uuid.uuid4().hex[:8]}"
+    stage.mkdir()
+    try:
+        with minari_root(stage):
+            yield stage
+        staged = stage / dataset_id
+        final.parent.mkdir(parents=True, exist_ok=True)
+        for meta in stage.rglob("namespace_metadata.json"):
+            target = root / meta.relative_to(stage)
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(meta, target)
+        trash = None
+        if final.exists():
+            trash = root / f".trash-{uuid.uuid4().hex[:8]}"
+            os.replace(final, trash)
+        os.replace(staged, final)
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

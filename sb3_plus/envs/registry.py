@@ -1,0 +1,61 @@
+"""The env family registry behind :func:`sb3_plus.envs.make_env`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import gymnasium as gym
+
+
+class UnknownEnvError(ValueError):
+    """Raised for an env id that no family and no gymnasium registration knows."""
+
+
+@dataclass
+class EnvFamily:
+    """A family of envs that share preprocessing and a pose contract.
+
+    :param name: short family name (``vizdoom``, ``maze``, ...).
+    :param matches: predicate on an env id.
+    :param build: ``build(env_id, **kwargs) -> gym.Env`` applying the family preprocessing.
+    :param examples: a few ids, shown in error messages and docs.
+    """
+
+    name: str
+    matches: Callable[[str], bool]
+    build: Callable[..., gym.Env]
+    examples: list[str] = field(default_factory=list)
+
+
+_FAMILIES: dict[str, EnvFamily] = {}
+
+
+def register_family(family: EnvFamily) -> None:
+    """Register (or replace) an env family, e.g. for a custom game."""
+    _FAMILIES[family.name] = family
+
+
+def families() -> dict[str, EnvFamily]:
+    """The registered families by name."""
+    return dict(_FAMILIES)
+
+
+def find_family(env_id: str) -> EnvFamily | None:
+    """The family that claims ``env_id``, or ``None``."""
+    for family in _FAMILIES.values():
+        if family.matches(env_id):
+            return family
+    return None
+
+
+def unknown_env_message(env_id: str) -> str:
+    lines = [f"Unknown env id {env_id!r}. Known families:"]
+    for family in _FAMILIES.values():
+        lines.append(f"  - {family.name}: e.g. {', '.join(family.examples[:4])}")
+    lines.append(
+        "Any id registered with gymnasium also works (gymnasium.register(id=..., entry_point=...)). "
+        "To add a game with its own preprocessing, call "
+        "sb3_plus.envs.register_family(EnvFamily(name, matches, build))."
+    )
+    return "\n".join(lines)

@@ -1,0 +1,383 @@
+"""ViZDoom family: low-resolution grayscale pixels, frame skip/stack, privileged pose.
+
+Built over ``vizdoom``'s own gymnasium envs (every ``Vizdoom*-v1`` id it registers).
+The engine's ``_vizdoom.ini`` and ``_vizdoom/`` go to a cache directory, and every
+ViZDoom process is ended on ``close()``, on interpreter exit and on SIGTERM/SIGHUP
+(ViZDoom processes outlive a killed parent and ignore SIGTERM themselves).
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import signal
+import threading
+import weakref
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from PIL import Image
+
+from sb3_plus.envs.registry import EnvFamily, register_family
+from sb3_plus.envs.wrappers import ChannelFrameStack, StickyActions
+from sb3_plus.utils import cache_dir
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import vizdoom as vzd  # noqa: E402
+import vizdoom.gymnasium_wrapper  # noqa: E402,F401  (registers the Vizdoom*-v1 ids)
+
+#: Scenarios won by reaching something (episode ends early, player alive).
+_GOAL_SCENARIOS = {"basic", "simpler_basic", "rocket_basic", "my_way_home", "deadly_corridor", "predict_position"}
+#: Scenarios won by surviving to the time limit.
+_SURVIVAL_SCENARIOS = {"defend_the_center", "defend_the_line", "health_gathering", "health_gathering_supreme", "take_cover"}
+
+_LIVE_GAMES: "weakref.WeakSet[VizdoomPoseEnv]" = weakref.WeakSet()
+_INIT_LOCK = threading.Lock()
+_HANDLERS_INSTALLED = False
+
+
+def close_all_games() -> None:
+    """End every ViZDoom process this interpreter started."""
+    for env in list(_LIVE_GAMES):
+        try:
+            env.close()
+        except Exception:  # noqa: BLE001 - best effort at shutdown
+            pass
+
+
+def _install_cleanup_handlers() -> None:
+    global _HANDLERS_INSTALLED
+    if _HANDLERS_INSTALLED:
+        return
+    _HANDLERS_INSTALLED = True
+    atexit.register(close_all_games)
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        previous = signal.getsignal(signum)
+
+        def handler(sig: int, frame: Any, _previous: Any = previous) -> None:
+            close_all_games()
+            if callable(_previous):
+                _previous(sig, frame)
+            else:
+                signal.signal(sig, signal.SIG_DFL)
+                os.kill(os.getpid(), sig)
+
+        signal.signal(signum, handler)
+
+
+@contextmanager
+def _in_directory(path: Path) -> Iterator[None]:
+    # The engine process inherits the working directory at init; it writes _vizdoom/ there.
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+@functools.lru_cache(maxsize=1)
+def vizdoom_env_ids() -> tuple[str, ...]:
+    """All ViZDoom scenario and map ids registered with gymnasium (``Vizdoom*``)."""
+    return tuple(sorted(k for k, s in gym.registry.items() if k.startswith("Vizdoom") and "vizdoom" in str(s.entry_point)))
+
+
+def scenario_name(env_id: str) -> str:
+    """``VizdoomMyWayHome-v1`` -> ``my_way_home`` (the scenario config's stem)."""
+    cfg = gym.spec(env_id).kwargs.get("scenario_config_file", "")
+    return Path(cfg).stem
+
+
+@dataclass
+class MapGeometry:
+    """Static geometry of the loaded map, read from the game once.
+
+    :param lines: ``(N, 4)`` array of ``x1, y1, x2, y2`` for every sector line.
+    :param blocking: ``(N,)`` bool, the line blocks movement.
+    :param line_sector: ``(N,)`` sector index owning each line.
+    :param sector_ids: the game's sector ids.
+    :param floors: floor height per sector.
+    :param objects: ``(name, x, y)`` of the objects present at the start.
+    """
+
+    lines: np.ndarray
+    blocking: np.ndarray
+    line_sector: np.ndarray
+    sector_ids: list[int]
+    floors: np.ndarray
+    ceilings: np.ndarray
+    objects: list[tuple[str, float, float]] = field(default_factory=list)
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def n_sectors(self) -> int:
+        return len(self.sector_ids)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        xs, ys = self.lines[:, [0, 2]], self.lines[:, [1, 3]]
+        return float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())
+
+    def sector_at(self, x: float, y: float) -> int:
+        """Index of the sector containing ``(x, y)``, or -1 (even-odd ray casting)."""
+        return int(self.sectors_at(np.array([[x, y]], dtype=np.float64))[0])
+
+    def sectors_at(self, points: np.ndarray, chunk: int = 4096) -> np.ndarray:
+        """Vectorised :meth:`sector_at` for ``(P, 2)`` points; the smallest sector wins where nested."""
+        x1, y1, x2, y2 = (v[None, :] for v in self.lines.T)
+        if not self._cache:
+            one_hot = np.zeros((len(self.lines), self.n_sectors))
+            one_hot[np.arange(len(self.lines)), self.line_sector] = 1.0
+            self._cache["one_hot"] = one_hot
+            self._cache["areas"] = np.array([self._area(i) for i in range(self.n_sectors)])
+        one_hot, areas = self._cache["one_hot"], self._cache["areas"]
+        out = np.empty(len(points), dtype=np.int64)
+        for start in range(0, len(points), chunk):
+            px = points[start:start + chunk, 0:1]
+            py = points[start:start + chunk, 1:2]
+            straddles = (y1 > py) != (y2 > py)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x_cross = x1 + (py - y1) * (x2 - x1) / (y2 - y1)
+            counts = (straddles & (x_cross > px)).astype(np.float64) @ one_hot
+            inside = counts % 2 == 1
+            ranked = np.where(inside, areas[None, :], np.inf)
+            best = np.argmin(ranked, axis=1)
+            out[start:start + chunk] = np.where(inside.any(axis=1), best, -1)
+        return out
+
+    def _area(self, sector: int) -> float:
+        seg = self.lines[self.line_sector == sector]
+        # shoelace over unordered segments: sum of cross products of each segment
+        return abs(float(np.sum(seg[:, 0] * seg[:, 3] - seg[:, 2] * seg[:, 1]))) / 2.0
+
+    def find_object(self, name: str) -> tuple[float, float]:
+        for obj_name, x, y in self.objects:
+            if obj_name == name:
+                return x, y
+        raise KeyError(f"no object named {name!r} on the map; objects: {sorted({o[0] for o in self.objects})}")
+
+
+def _read_geometry(state: Any) -> MapGeometry:
+    lines, blocking, owner, ids, floors, ceilings = [], [], [], [], [], []
+    for index, sector in enumerate(state.sectors):
+        ids.append(int(sector.id))
+        floors.append(sector.floor_height)
+        ceilings.append(sector.ceiling_height)
+        for line in sector.lines:
+            lines.append((line.x1, line.y1, line.x2, line.y2))
+            blocking.append(bool(line.is_blocking))
+            owner.append(index)
+    objects = [(o.name, float(o.position_x), float(o.position_y)) for o in (state.objects or []) if o.name != "DoomPlayer"]
+    return MapGeometry(
+        lines=np.asarray(lines, dtype=np.float64),
+        blocking=np.asarray(blocking, dtype=bool),
+        line_sector=np.asarray(owner, dtype=np.int64),
+        sector_ids=ids,
+        floors=np.asarray(floors),
+        ceilings=np.asarray(ceilings),
+        objects=objects,
+    )
+
+
+def _button_action_map(buttons: list[Any], button_map: list[np.ndarray]) -> dict[str, int]:
+    names = {vzd.Button.TURN_LEFT: "turn_left", vzd.Button.TURN_RIGHT: "turn_right",
+             vzd.Button.MOVE_FORWARD: "forward", vzd.Button.USE: "use", vzd.Button.ATTACK: "attack"}
+    mapping: dict[str, int] = {}
+    for action, combo in enumerate(button_map):
+        pressed = np.flatnonzero(combo)
+        if len(pressed) == 1 and buttons[pressed[0]] in names:
+            mapping.setdefault(names[buttons[pressed[0]]], action)
+    return mapping
+
+
+class VizdoomPoseEnv(gym.Wrapper):
+    """One ViZDoom scenario as a gymnasium env with pixels, pose and success.
+
+    Observations: the screen as ``(resolution, resolution, 1)`` uint8 (or RGB with
+    ``grayscale=False``). ``info["pose"]``: ``x``, ``y``, ``heading`` (degrees, counter-
+    clockwise from +x), ``sector`` (index into :meth:`map_geometry`, -1 outside), ``health``.
+    ``info["success"]``: the scenario's win condition, reached on this step.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 35}
+
+    def __init__(self, env: gym.Env, resolution: int | tuple[int, int] = 64, grayscale: bool = True) -> None:
+        super().__init__(env)
+        self.game: vzd.DoomGame = env.unwrapped.game
+        self.scenario = Path(self.game.get_doom_scenario_path()).stem
+        height, width = (resolution, resolution) if isinstance(resolution, int) else tuple(resolution)
+        self._size = (int(width), int(height))
+        self._gray = grayscale
+        channels = 1 if grayscale else 3
+        self.observation_space = spaces.Box(0, 255, (int(height), int(width), channels), np.uint8)
+        self._geometry: MapGeometry | None = None
+        self._closed = False
+        self._last_pose: dict[str, float] = {}
+        with _INIT_LOCK, _in_directory(cache_dir("vizdoom")):
+            self.game.set_doom_config_path(str(cache_dir("vizdoom") / "_vizdoom.ini"))
+            self.game.init()
+        _LIVE_GAMES.add(self)
+        _install_cleanup_handlers()
+        self.expert_action_map = _button_action_map(self.game.get_available_buttons(), env.unwrapped.button_map) \
+            if hasattr(env.unwrapped, "button_map") else {}
+        self.expert_facing_tolerance = 12.0
+
+    # -- observation and info -------------------------------------------------
+    def _screen(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        screen = obs["screen"]
+        img = Image.fromarray(screen[..., 0] if self._gray else screen)
+        out = np.asarray(img.resize(self._size, Image.BILINEAR), dtype=np.uint8)
+        return out[..., None] if self._gray else out
+
+    def pose(self) -> dict[str, float]:
+        """The player's privileged state (position, heading, sector, health)."""
+        if self.game.is_episode_finished() and self._last_pose:
+            return dict(self._last_pose)
+        gv = self.game.get_game_variable
+        x, y = gv(vzd.GameVariable.POSITION_X), gv(vzd.GameVariable.POSITION_Y)
+        sector = self.map_geometry().sector_at(x, y) if self._geometry is not None else -1
+        self._last_pose = {"x": float(x), "y": float(y), "heading": float(gv(vzd.GameVariable.ANGLE)),
+                           "sector": float(sector), "health": float(gv(vzd.GameVariable.HEALTH))}
+        return dict(self._last_pose)
+
+    def _success(self, terminated: bool, truncated: bool) -> bool:
+        dead = self.game.is_player_dead()
+        if self.scenario in _SURVIVAL_SCENARIOS:
+            return bool(truncated and not dead)
+        return bool(terminated and not truncated and not dead)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        if self._geometry is None:
+            state = self.game.get_state()
+            if state is not None and state.sectors is not None and len(state.sectors) > 0:
+                self._geometry = _read_geometry(state)
+        self._last_pose = {}
+        info = dict(info, pose=self.pose(), success=False)
+        return self._screen(obs), info
+
+    def step(self, action: Any):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        info = dict(info, pose=self.pose(), success=self._success(terminated, truncated) if (terminated or truncated) else False)
+        return self._screen(obs), float(reward), bool(terminated), bool(truncated), info
+
+    def render(self) -> np.ndarray:
+        state = self.game.get_state()
+        if state is None:
+            h, w = self.game.get_screen_height(), self.game.get_screen_width()
+            return np.zeros((h, w, 3), np.uint8)
+        screen = state.screen_buffer
+        return np.repeat(screen[..., None], 3, axis=2) if screen.ndim == 2 else screen
+
+    # -- privileged access for experts and exploration ----------------------------
+    def map_geometry(self) -> MapGeometry:
+        """Sectors, lines and objects of the map (needs one reset first)."""
+        if self._geometry is None:
+            raise RuntimeError("map geometry is read on the first reset(); call env.reset() first")
+        return self._geometry
+
+    def save_state(self, path: str | os.PathLike) -> None:
+        """Save the full game state to ``path`` (ViZDoom savegame)."""
+        self.game.save(str(Path(path).resolve()))
+
+    def load_state(self, path: str | os.PathLike) -> None:
+        """Restore a state written by :meth:`save_state` (same scenario).
+
+        ViZDoom writes the savegame on the next tic and does not keep the player's
+        momentum, so the restored position is within one action of the saved one.
+        """
+        path = Path(path).resolve()
+        if not path.is_file():
+            raise FileNotFoundError(f"no saved ViZDoom state at {path}")
+        self.game.load(str(path))
+        self.env.unwrapped.state = self.game.get_state()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            _LIVE_GAMES.discard(self)
+            try:
+                self.game.close()
+            finally:
+                super().close()
+
+
+_OPTIONS = {"resolution", "grayscale", "frame_skip", "frame_stack", "sticky_actions", "screen_resolution",
+            "doom_map", "doom_skill", "episode_timeout", "max_buttons_pressed", "render_mode", "game_args"}
+
+
+def make_vizdoom(env_id: str, resolution: int | tuple[int, int] = 64, grayscale: bool = True, frame_skip: int = 4,
+                 frame_stack: int = 1, sticky_actions: float = 0.0, screen_resolution: str = "RES_160X120",
+                 doom_map: str | None = None, doom_skill: int | None = None, episode_timeout: int | None = None,
+                 max_buttons_pressed: int | None = None, render_mode: str | None = None, game_args: str = "") -> gym.Env:
+    """Build a ViZDoom scenario with sb3-plus preprocessing.
+
+    :param env_id: any ``Vizdoom*-v1`` id.
+    :param resolution: observation size (square int or ``(height, width)``).
+    :param grayscale: 1-channel observations (else RGB).
+    :param frame_skip: game tics per action (the engine repeats the action).
+    :param frame_stack: stack the last k frames along channels.
+    :param sticky_actions: probability of repeating the previous action.
+    :param screen_resolution: the engine's render resolution (ViZDoom ``RES_*`` name).
+    :param doom_map: map to load (e.g. ``MAP02``), else the scenario's.
+    :param doom_skill: difficulty 1-5.
+    :param episode_timeout: episode length in tics.
+    :param game_args: extra engine arguments.
+    """
+    if env_id not in vizdoom_env_ids():
+        raise ValueError(f"{env_id!r} is not a ViZDoom scenario id; known: {', '.join(i for i in vizdoom_env_ids() if i.endswith('-v1'))}")
+    try:
+        screen_res = getattr(vzd.ScreenResolution, screen_resolution)
+    except AttributeError:
+        raise ValueError(f"unknown screen_resolution {screen_resolution!r}; use a ViZDoom name such as RES_160X120") from None
+    config: dict[str, Any] = {
+        "screen_format": vzd.ScreenFormat.GRAY8 if grayscale else vzd.ScreenFormat.RGB24,
+        "screen_resolution": screen_res,
+        "sectors_info_enabled": True,
+        "objects_info_enabled": True,
+    }
+    if doom_map is not None:
+        config["doom_map"] = doom_map
+    if doom_skill is not None:
+        config["doom_skill"] = int(doom_skill)
+    if episode_timeout is not None:
+        config["episode_timeout"] = int(episode_timeout)
+    extra: dict[str, Any] = {"frame_skip": int(frame_skip)}
+    if max_buttons_pressed is not None:
+        extra["max_buttons_pressed"] = int(max_buttons_pressed)
+    base = gym.make(env_id, disable_env_checker=True, **extra, **config).unwrapped
+    if game_args:
+        base.game.add_game_args(game_args)
+    env: gym.Env = VizdoomPoseEnv(base, resolution=resolution, grayscale=grayscale)
+    if render_mode is not None:
+        env.render_mode = render_mode
+    if sticky_actions:
+        env = StickyActions(env, sticky_actions)
+    if frame_stack > 1:
+        env = ChannelFrameStack(env, frame_stack)
+    return env
+
+
+def _build(env_id: str, **kwargs: Any) -> gym.Env:
+    unknown = set(kwargs) - _OPTIONS
+    if unknown:
+        raise TypeError(f"{env_id}: unknown option(s) {sorted(unknown)}; ViZDoom options are {sorted(_OPTIONS)}")
+    return make_vizdoom(env_id, **kwargs)
+
+
+register_family(EnvFamily(
+    name="vizdoom",
+    matches=lambda env_id: env_id in vizdoom_env_ids(),
+    build=_build,
+    examples=["VizdoomMyWayHome-v1", "VizdoomBasic-v1", "VizdoomDeadlyCorridor-v1", "VizdoomDefendCenter-v1",
+              "VizdoomHealthGathering-v1"],
+))

@@ -1,0 +1,136 @@
+"""Composable wrappers shared by the env families (one idea each)."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Callable, Sequence
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+
+class ChannelFrameStack(gym.ObservationWrapper):
+    """Stack the last ``n_frames`` images along the channel (last) axis: (H, W, C) -> (H, W, C*n)."""
+
+    def __init__(self, env: gym.Env, n_frames: int) -> None:
+        super().__init__(env)
+        if n_frames < 1:
+            raise ValueError(f"frame_stack must be >= 1, got {n_frames}")
+        space = env.observation_space
+        if not isinstance(space, spaces.Box) or len(space.shape) != 3:
+            raise ValueError(f"ChannelFrameStack needs (H, W, C) Box observations, got {space}")
+        self.n_frames = n_frames
+        self._frames: deque[np.ndarray] = deque(maxlen=n_frames)
+        low = np.repeat(space.low, n_frames, axis=-1)
+        high = np.repeat(space.high, n_frames, axis=-1)
+        self.observation_space = spaces.Box(low=low, high=high, dtype=space.dtype)
+
+    def reset(self, **kwargs: Any):
+        obs, info = self.env.reset(**kwargs)
+        for _ in range(self.n_frames):
+            self._frames.append(obs)
+        return self.observation(obs), info
+
+    def step(self, action: Any):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._frames.append(obs)
+        return self.observation(obs), reward, terminated, truncated, info
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        return np.concatenate(list(self._frames), axis=-1)
+
+
+class StickyActions(gym.Wrapper):
+    """With probability ``p`` repeat the previous action instead of the chosen one (Machado et al.)."""
+
+    def __init__(self, env: gym.Env, p: float = 0.25) -> None:
+        super().__init__(env)
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"sticky action probability must be in [0, 1), got {p}")
+        self.p = p
+        self._last: Any = None
+
+    def reset(self, **kwargs: Any):
+        self._last = None
+        return self.env.reset(**kwargs)
+
+    def step(self, action: Any):
+        if self._last is not None and self.np_random.random() < self.p:
+            action = self._last
+        self._last = action
+        return self.env.step(action)
+
+
+class ScenarioRandomizer(gym.Env):
+    """Pick one of several scenarios/maps at random on each reset (seeded).
+
+    All scenarios must share observation and action spaces. Sub-envs are built lazily,
+    kept open, and all closed by :meth:`close`. ``info["scenario"]`` (an index into
+    ``scenarios``) is set on every step.
+
+    :param scenarios: env ids, or dicts ``{"env_id": ..., **make_env kwargs}``.
+    :param make: env factory, :func:`sb3_plus.envs.make_env` by default.
+    """
+
+    def __init__(self, scenarios: Sequence[str | dict[str, Any]], make: Callable[..., gym.Env] | None = None) -> None:
+        if not scenarios:
+            raise ValueError("ScenarioRandomizer needs at least one scenario (env id or {'env_id': ..., ...}).")
+        if make is None:
+            from sb3_plus.envs import make_env as make
+        self._make = make
+        self.scenarios = [s if isinstance(s, dict) else {"env_id": s} for s in scenarios]
+        self._envs: dict[int, gym.Env] = {}
+        self.current = 0
+        first = self._env(0)
+        self.observation_space = first.observation_space
+        self.action_space = first.action_space
+        self.metadata = dict(getattr(first, "metadata", {}))
+        self.render_mode = getattr(first, "render_mode", None)
+
+    def _env(self, index: int) -> gym.Env:
+        if index not in self._envs:
+            spec = dict(self.scenarios[index])
+            env = self._make(spec.pop("env_id"), **spec)
+            if self._envs:
+                ref = self._envs[min(self._envs)]
+                if env.observation_space != ref.observation_space or env.action_space != ref.action_space:
+                    env.close()
+                    raise ValueError(
+                        f"Scenario {self.scenarios[index]} has spaces {env.observation_space} / {env.action_space}, "
+                        f"but {self.scenarios[min(self._envs)]} has {ref.observation_space} / {ref.action_space}. "
+                        "Fix: give every scenario the same preprocessing and buttons."
+                    )
+            self._envs[index] = env
+        return self._envs[index]
+
+    @property
+    def env(self) -> gym.Env:
+        """The scenario in play."""
+        return self._env(self.current)
+
+    def get_wrapper_attr(self, name: str) -> Any:
+        if hasattr(self, name):
+            return getattr(self, name)
+        return self.env.get_wrapper_attr(name)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self.current = int(self.np_random.integers(len(self.scenarios)))
+        sub_seed = int(self.np_random.integers(2**31 - 1))
+        obs, info = self.env.reset(seed=sub_seed, options=options)
+        info["scenario"] = self.current
+        return obs, info
+
+    def step(self, action: Any):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        info["scenario"] = self.current
+        return obs, reward, terminated, truncated, info
+
+    def render(self) -> Any:
+        return self.env.render()
+
+    def close(self) -> None:
+        envs, self._envs = list(self._envs.values()), {}
+        for env in envs:
+            env.close()

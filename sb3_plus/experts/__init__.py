@@ -1,0 +1,108 @@
+"""Scripted experts: route files, the waypoint follower, route planners."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from sb3_plus.experts.follower import ExpertActionError, WaypointExpert, expert_action_map
+from sb3_plus.experts.routes import Route, RouteError, Waypoint, load_route, route_from_dict
+
+__all__ = ["Route", "RouteError", "Waypoint", "WaypointExpert", "ExpertActionError", "load_route",
+           "route_from_dict", "expert_action_map", "ExpertController", "routes_dir", "EXPERTS"]
+
+#: Names accepted by ``--expert``.
+EXPERTS = ("waypoint",)
+
+
+def routes_dir() -> Path:
+    """The ``experts/`` data folder (route files per family and map)."""
+    return Path(__file__).resolve().parents[2] / "experts"
+
+
+def _map_key(env: gym.Env) -> tuple[str, str]:
+    """(family, map name) of an env, used to find ``experts/<family>/<map>.yaml``."""
+    unwrapped = env.unwrapped
+    if hasattr(unwrapped, "layout"):
+        return "maze", "procedural"
+    try:
+        scenario = env.get_wrapper_attr("scenario")
+        return "vizdoom", str(scenario)
+    except AttributeError:
+        spec = getattr(env, "spec", None) or getattr(unwrapped, "sb3plus_spec", None)
+        return "gym", getattr(spec, "id", "unknown")
+
+
+class ExpertController:
+    """A waypoint expert bound to an env: picks or plans its route, re-plans when the map changes.
+
+    :param env: the env the expert plays (any family with ``info["pose"]``).
+    :param route: a route file, a :class:`Route`, or ``None``/``"auto"``: use
+        ``experts/<family>/<map>.yaml`` if present, else plan from the map.
+    :param goal: goal for the ViZDoom planner (object name or ``(x, y)``).
+    """
+
+    def __init__(self, env: gym.Env, route: str | Path | Route | None = None, goal: Any = "GreenArmor") -> None:
+        self.env = env
+        self.goal = goal
+        self.family, self.map = _map_key(env)
+        self.action_map = expert_action_map(env)
+        self._fixed: Route | None = None
+        if isinstance(route, Route):
+            self._fixed = route
+        elif route not in (None, "auto", "plan"):
+            self._fixed = load_route(route)
+        elif route != "plan":
+            candidate = routes_dir() / self.family / f"{self.map}.yaml"
+            if candidate.is_file():
+                self._fixed = load_route(candidate)
+        self.route_source = self._fixed.source if self._fixed is not None else "planner"
+        self._expert: WaypointExpert | None = None
+        self._layout_key: Any = None
+
+    def _plan(self) -> Route:
+        unwrapped = self.env.unwrapped
+        if self.family == "maze":
+            from sb3_plus.experts.maze_planner import plan_maze_route
+
+            return plan_maze_route(unwrapped.layout())
+        if self.family == "vizdoom":
+            from sb3_plus.experts.planners import plan_vizdoom_route
+
+            geometry = self.env.get_wrapper_attr("map_geometry")()
+            return plan_vizdoom_route(geometry, goal=self.goal, map_name=self.map, env_id=getattr(self.env.spec, "id", None))
+        raise ExpertActionError(
+            f"No route for {self.family}/{self.map} and no planner for this family. "
+            f"Fix: write {routes_dir() / self.family / (self.map + '.yaml')} or pass --route FILE."
+        )
+
+    def reset(self) -> WaypointExpert:
+        """Call after ``env.reset()``: returns the expert for this episode."""
+        if self._fixed is not None:
+            if self._expert is None:
+                self._expert = WaypointExpert.for_env(self._fixed, self.env)
+        else:
+            key = self._current_layout_key()
+            if self._expert is None or key != self._layout_key:
+                self._expert = WaypointExpert.for_env(self._plan(), self.env)
+                self._layout_key = key
+        self._expert.reset()
+        return self._expert
+
+    def _current_layout_key(self) -> Any:
+        unwrapped = self.env.unwrapped
+        if hasattr(unwrapped, "layout"):
+            layout = unwrapped.layout()
+            return (layout.grid.tobytes(), tuple(layout.goal))
+        try:
+            return self.env.get_wrapper_attr("scenario")
+        except AttributeError:
+            return None
+
+    def act(self, info: dict[str, Any]) -> Any:
+        """The expert's action given the last ``info`` (uses ``info["pose"]``)."""
+        if self._expert is None:
+            self.reset()
+        return self._expert.act(info.get("pose"))

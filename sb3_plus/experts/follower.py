@@ -1,0 +1,123 @@
+"""The waypoint follower: acts from the privileged pose, never from pixels."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import gymnasium as gym
+import numpy as np
+
+from sb3_plus.experts.routes import Route, Waypoint
+
+#: Semantic actions an expert may take; envs map them to their own action space.
+SEMANTIC_ACTIONS = ("turn_left", "turn_right", "forward", "use")
+
+
+class ExpertActionError(ValueError):
+    """The expert cannot act in this env (no pose, or no way to express its actions)."""
+
+
+def expert_action_map(env: gym.Env) -> dict[str, Any]:
+    """The env's mapping from semantic actions to its own actions.
+
+    Env families that support experts expose ``expert_action_map`` on the env (a dict
+    from ``turn_left``, ``turn_right``, ``forward`` and optionally ``use`` to actions).
+    """
+    try:
+        mapping = env.get_wrapper_attr("expert_action_map")
+    except AttributeError:
+        mapping = None
+    if callable(mapping):
+        mapping = mapping()
+    if not mapping:
+        spec = getattr(env, "spec", None)
+        raise ExpertActionError(
+            f"The env {getattr(spec, 'id', env)!r} does not say how a waypoint expert acts in it "
+            "(no 'expert_action_map'). Fix: use an env family with pose support (vizdoom, maze) or "
+            "give the env an expert_action_map dict {'turn_left', 'turn_right', 'forward', 'use'}."
+        )
+    missing = [a for a in ("turn_left", "turn_right", "forward") if a not in mapping]
+    if missing:
+        raise ExpertActionError(
+            f"The env's action space {env.action_space} has no action for {', '.join(missing)}; "
+            "a waypoint expert needs turn_left, turn_right and forward. Fix: use a scenario whose "
+            "buttons include TURN_LEFT, TURN_RIGHT and MOVE_FORWARD."
+        )
+    return dict(mapping)
+
+
+def _wrap_degrees(angle: float) -> float:
+    return (angle + 180.0) % 360.0 - 180.0
+
+
+class WaypointExpert:
+    """Follows a route from the pose in ``info["pose"]``.
+
+    The rule: find the closest waypoint (preferring the agent's region when the route
+    has regions); if not facing its target, turn; else if it has ``use`` and USE was not
+    yet pushed there, press USE and remember it; else walk forward. The goal waypoint
+    (no target) is walked to directly.
+
+    :param route: a validated :class:`Route`.
+    :param action_map: semantic action -> env action (see :func:`expert_action_map`).
+    :param facing_tolerance: degrees within which the agent counts as facing the target.
+    """
+
+    def __init__(self, route: Route, action_map: Mapping[str, Any], facing_tolerance: float = 12.0) -> None:
+        self.route = route
+        self.action_map = dict(action_map)
+        self.facing_tolerance = float(facing_tolerance)
+        ids = list(route.waypoints)
+        self._ids = ids
+        self._pos = np.array([route.waypoints[i].pos for i in ids], dtype=np.float64)
+        self._regions = np.array([-1 if route.waypoints[i].region is None else route.waypoints[i].region for i in ids])
+        self._has_regions = bool((self._regions >= 0).any())
+        self.pushed: set[str] = set()
+        self.reset()
+
+    @classmethod
+    def for_env(cls, route: Route, env: gym.Env, **kwargs: Any) -> "WaypointExpert":
+        """Build an expert with the env's action mapping."""
+        mapping = expert_action_map(env)
+        if any(w.use for w in route.waypoints.values()) and "use" not in mapping:
+            raise ExpertActionError(
+                f"{route.source}: the route presses USE but the env's actions {env.action_space} have no USE. "
+                "Fix: use a scenario with the USE button or remove 'use' from the route."
+            )
+        if "facing_tolerance" not in kwargs:
+            try:
+                kwargs["facing_tolerance"] = env.get_wrapper_attr("expert_facing_tolerance")
+            except AttributeError:
+                pass
+        return cls(route, mapping, **kwargs)
+
+    def reset(self) -> None:
+        """Forget USE presses (start of an episode)."""
+        self.pushed = {w.id for w in self.route.waypoints.values() if w.use_pushed}
+
+    def closest(self, pose: Mapping[str, Any]) -> Waypoint:
+        """The waypoint the rule acts on for this pose."""
+        d2 = (self._pos[:, 0] - pose["x"]) ** 2 + (self._pos[:, 1] - pose["y"]) ** 2
+        if self._has_regions and "sector" in pose:
+            same = self._regions == int(pose["sector"])
+            if same.any():
+                d2 = np.where(same, d2, np.inf)
+        return self.route.waypoints[self._ids[int(np.argmin(d2))]]
+
+    def act(self, pose: Mapping[str, Any]) -> Any:
+        """The expert's action for ``pose`` (a dict with x, y, heading in degrees)."""
+        if pose is None or "x" not in pose:
+            raise ExpertActionError("info['pose'] is missing: the env gives the expert no privileged state.")
+        here = self.closest(pose)
+        aim = self.route.waypoints[here.target] if here.target is not None else here
+        desired = math.degrees(math.atan2(aim.pos[1] - pose["y"], aim.pos[0] - pose["x"]))
+        error = _wrap_degrees(desired - float(pose["heading"]))
+        if abs(error) > self.facing_tolerance:
+            return self.action_map["turn_left" if error > 0 else "turn_right"]
+        if here.use and here.id not in self.pushed:
+            self.pushed.add(here.id)
+            return self.action_map["use"]
+        return self.action_map["forward"]
+
+    __call__ = act
