@@ -1,0 +1,1 @@
+"""Datasets: Minari collection and episodes -> (padded) sequence batches."""

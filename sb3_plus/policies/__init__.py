@@ -1,0 +1,16 @@
+"""Custom policy parts for SB3 (registered by name for RL-Zoo configs)."""
+
+from sb3_plus.policies.small_cnn import SmallCNN
+
+__all__ = ["SmallCNN"]
+
+
+def _register() -> None:
+    try:
+        from sb3_plus.config import register_features_extractor
+    except ImportError:  # config module not importable: names still resolve by import
+        return
+    register_features_extractor("SmallCNN", SmallCNN, overwrite=True)
+
+
+_register()

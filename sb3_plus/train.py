@@ -1,0 +1,423 @@
+"""``python -m sb3_plus.train``: SB3 / sb3-contrib training from RL-Zoo configs, optionally pretrained by BC.
+
+Examples::
+
+    python -m sb3_plus.train --algo ppo_lstm --env VizdoomMyWayHome-v1 -n 200000 \\
+        --pretrain bc --dataset sb3plus/mywayhome/waypoint-v0 -f logs -P
+    python -m sb3_plus.train --algo ppo --env MazeEasy-v0 --hyperparams n_envs:4 learning_rate:lin_1e-3
+    python -m sb3_plus.train --algo ppo --env MazeEasy-v0 -i logs/ppo/MazeEasy-v0_1   # resume a run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from sb3_plus.cli_common import parse_kv, run_cli
+from sb3_plus.utils import set_torch_threads, write_json_atomic
+
+PRETRAIN_METHODS = ("bc",)
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    run_dir: Path
+    model_path: Path
+    num_timesteps: int
+    seconds: float
+    final_eval: dict[str, Any] | None = None
+    pretrain: dict[str, Any] | None = None
+    solved: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _next_run_dir(log_folder: Path, algo: str, env_id: str) -> Path:
+    base = log_folder / algo
+    base.mkdir(parents=True, exist_ok=True)
+    name = env_id.replace("/", "_")
+    ids = [int(p.name.rsplit("_", 1)[1]) for p in base.glob(f"{name}_*") if p.name.rsplit("_", 1)[1].isdigit()]
+    run = base / f"{name}_{max(ids, default=0) + 1}"
+    run.mkdir()
+    return run
+
+
+def _find_resume_model(path: Path) -> tuple[Path, Path]:
+    """``-i`` accepts a model zip or a run folder; return (model zip, run folder to write into)."""
+    from sb3_plus.callbacks import checkpoint_steps
+
+    if path.is_dir():
+        candidates = sorted((path / "checkpoints").glob("model_*_steps.zip"), key=checkpoint_steps)
+        for name in ("interrupted.zip",):
+            if (path / name).exists():
+                candidates.append(path / name)
+        candidates = sorted(candidates, key=lambda p: p.stat().st_mtime)
+        final = [p for p in path.glob("*.zip") if p.name not in ("best_model.zip", "interrupted.zip")]
+        if not candidates and final:
+            candidates = final
+        if not candidates:
+            raise FileNotFoundError(f"no checkpoint or model zip in {path}. Fix: pass a .zip, or a run folder with checkpoints/")
+        return candidates[-1], path
+    if not path.is_file():
+        raise FileNotFoundError(f"trained agent {path} not found. Fix: pass a model .zip or a run folder")
+    run = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+    return path, run
+
+
+def make_vec_env_for(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, Any], vec_env: str = "dummy",
+                     monitor_dir: str | None = None) -> Any:
+    """Vectorised envs from :func:`sb3_plus.envs.make_env`, with Monitor recording ``success``."""
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    from sb3_plus.envs import family_of, make_env
+
+    if vec_env not in ("dummy", "subproc"):
+        raise ValueError(f"--vec-env must be dummy or subproc, got {vec_env!r}")
+    cls = SubprocVecEnv if vec_env == "subproc" and n_envs > 1 else DummyVecEnv
+    # the pose families report success on every step; plain gymnasium envs do not
+    keywords = ("success",) if family_of(env_id) != "gym" else ()
+    return make_vec_env(make_env, n_envs=n_envs, seed=seed, vec_env_cls=cls, monitor_dir=monitor_dir,
+                        env_kwargs={"env_id": env_id, **env_kwargs}, monitor_kwargs={"info_keywords": keywords})
+
+
+def _wrap_vec(venv: Any, config: Any, run_dir: Path | None, resume_from: Path | None) -> Any:
+    from stable_baselines3.common.vec_env import VecFrameStack, VecNormalize
+
+    if config.frame_stack:
+        venv = VecFrameStack(venv, config.frame_stack)
+    if config.normalize:
+        kwargs = config.normalize if isinstance(config.normalize, dict) else {}
+        stats = _vecnormalize_for(resume_from) if resume_from else None
+        if stats is not None:
+            venv = VecNormalize.load(str(stats), venv)
+        else:
+            venv = VecNormalize(venv, **kwargs)
+    return venv
+
+
+def _vecnormalize_for(model_path: Path) -> Path | None:
+    candidates = [model_path.parent / model_path.name.replace("model_", "vecnormalize_").replace(".zip", ".pkl"),
+                  model_path.parent / "vecnormalize.pkl"]
+    return next((c for c in candidates if c.exists()), None)
+
+
+def pretrain_policy(model: Any, method: str, dataset_id: str, settings: dict[str, Any], progress: bool,
+                    seed: int) -> dict[str, Any]:
+    """Pretrain ``model.policy`` in place by BC on a Minari dataset; returns the report as a dict."""
+    import minari
+
+    from sb3_plus.data.storage import datasets_root, minari_root
+    from sb3_plus.imitation.bc import train_bc
+
+    if method not in PRETRAIN_METHODS:
+        raise ValueError(f"unknown pretraining method {method!r}; choose from {', '.join(PRETRAIN_METHODS)}")
+    root = datasets_root()
+    if not (root / dataset_id).exists():
+        raise FileNotFoundError(
+            f"dataset {dataset_id!r} not found under {root}. Fix: make it with "
+            f"python -m sb3_plus.collect_expert --env ... --dataset-id {dataset_id}, or set MINARI_DATASETS_PATH"
+        )
+    with minari_root(root):
+        dataset = minari.load_dataset(dataset_id)
+    allowed = {"epochs", "batch_size", "seq_len", "lr", "ent_coef", "l2_coef", "max_grad_norm",
+               "critic_warmup_epochs", "gamma", "holdout_fraction", "max_seconds"}
+    unknown = set(settings) - allowed
+    if unknown:
+        raise ValueError(f"unknown pretraining setting(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    kwargs = dict(settings)
+    kwargs.setdefault("gamma", getattr(model, "gamma", 0.99))
+    report = train_bc(model.policy, dataset, progress_bar=progress, seed=seed, **kwargs)
+    out = report.to_dict()
+    out.update(method=method, dataset_id=dataset_id)
+    return out
+
+
+def train(
+    algo: str,
+    env_id: str,
+    n_timesteps: int | None = None,
+    seed: int = 0,
+    log_folder: str | os.PathLike = "logs",
+    conf_file: str | os.PathLike | None = None,
+    hyperparams: dict[str, Any] | Sequence[str] | None = None,
+    eval_freq: int | None = None,
+    eval_episodes: int | None = None,
+    eval_seed: int | None = None,
+    save_freq: int = -1,
+    trained_agent: str | os.PathLike | None = None,
+    progress: bool = False,
+    pretrain: str | None = None,
+    dataset: str | None = None,
+    pretrain_kwargs: dict[str, Any] | None = None,
+    device: str = "cpu",
+    n_envs: int | None = None,
+    vec_env: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    torch_threads: int | None = None,
+    tensorboard: bool = True,
+    verbose: int = 1,
+    command: str | None = None,
+) -> TrainResult:
+    """Train ``algo`` on ``env_id`` with the hyperparameters of ``zoo_configs/<algo>.yml``.
+
+    :param algo: ``ppo``, ``ppo_lstm``, ``a2c``, ``dqn``, ... (see :data:`sb3_plus.config.ALGOS`).
+    :param env_id: any id :func:`sb3_plus.envs.make_env` builds.
+    :param n_timesteps: budget in env steps (default: the config's ``n_timesteps``).
+    :param seed: seed of training envs, model and pretraining.
+    :param log_folder: runs go to ``<log_folder>/<algo>/<env_id>_<N>``.
+    :param conf_file: a zoo YAML file instead of ``zoo_configs/<algo>.yml``.
+    :param hyperparams: overrides, ``["key:value", ...]`` or a dict.
+    :param eval_freq: env steps between evaluations (0 disables; default from config or 10 per run).
+    :param eval_episodes: episodes per evaluation (held-out seeds from ``eval_seed``).
+    :param save_freq: env steps between checkpoints (-1: only the final model and on interrupt).
+    :param trained_agent: a model zip or a run folder to resume (schedules and step counts continue).
+    :param progress: show progress bars.
+    :param pretrain: ``"bc"`` to pretrain on ``dataset`` before RL.
+    :param dataset: Minari dataset id for pretraining.
+    :param pretrain_kwargs: BC settings (``epochs``, ``batch_size``, ``seq_len``, ``lr``, ...).
+    :param device: torch device.
+    :param n_envs: override the config's number of envs.
+    :param vec_env: ``dummy`` or ``subproc`` (default: the config's ``vec_env_class``).
+    :param env_kwargs: extra env options merged over the config's ``env_kwargs``.
+    :param torch_threads: torch intra-op threads (default 1: fastest for small nets on few cores).
+    :param tensorboard: write TensorBoard logs under the run folder.
+    :param verbose: 0 silent, 1 info.
+    :param command: the command line, stored in the run folder.
+    """
+    from stable_baselines3.common.logger import configure
+
+    from sb3_plus.callbacks import AtomicCheckpointCallback, SuccessEvalCallback, save_model_atomic, save_vecnormalize_atomic
+    from sb3_plus.config import ALGOS, apply_overrides, load_hyperparams, save_config
+    from sb3_plus.envs import make_env
+    from sb3_plus.evaluation import HELD_OUT_SEED
+
+    threads = set_torch_threads(torch_threads)
+    start = time.perf_counter()
+    overrides = hyperparams
+    config = load_hyperparams(algo, env_id, conf_file=conf_file, overrides=overrides)
+    cli = {k: v for k, v in {"n_timesteps": n_timesteps, "n_envs": n_envs, "vec_env_class": vec_env}.items()
+           if v is not None}
+    if env_kwargs:
+        cli["env_kwargs"] = {**config.env_kwargs, **env_kwargs}
+    if cli:
+        config = apply_overrides(config, cli)
+    pretrain_settings = dict(config.pretrain or {})
+    method = pretrain or pretrain_settings.pop("method", None)
+    pretrain_settings.pop("method", None)
+    dataset = dataset or pretrain_settings.pop("dataset", None)
+    pretrain_settings.pop("dataset", None)
+    pretrain_settings.update(pretrain_kwargs or {})
+    if config.seq_len and "seq_len" not in pretrain_settings and algo == "ppo_lstm":
+        pretrain_settings["seq_len"] = config.seq_len
+    if method and not dataset:
+        raise ValueError(f"--pretrain {method} needs --dataset ID (make one with python -m sb3_plus.collect_expert)")
+    if method and method not in PRETRAIN_METHODS:
+        raise ValueError(f"unknown --pretrain {method!r}; choose from {', '.join(PRETRAIN_METHODS)}")
+
+    resume_model: Path | None = None
+    if trained_agent is not None:
+        resume_model, run_dir = _find_resume_model(Path(trained_agent))
+    else:
+        run_dir = _next_run_dir(Path(log_folder), algo, env_id)
+    algo_cls = ALGOS[algo]
+
+    venv = make_vec_env_for(env_id, config.n_envs, seed, config.env_kwargs, config.vec_env_class)
+    venv = _wrap_vec(venv, config, run_dir, resume_model)
+    stop = {"signal": None}
+
+    def on_signal(signum: int, frame: Any) -> None:  # turn SIGTERM into the Ctrl-C path, which saves
+        stop["signal"] = signum
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_signal) if _main_thread() else None
+    model = None
+    try:
+        if resume_model is not None:
+            model = algo_cls.load(resume_model, env=venv, device=device)
+            if model.num_timesteps >= config.n_timesteps and verbose:
+                print(f"{resume_model} already has {model.num_timesteps} >= {config.n_timesteps} steps; "
+                      "pass -n to train further", flush=True)
+            if verbose:
+                print(f"resuming {resume_model} at {model.num_timesteps} steps", flush=True)
+        else:
+            model = algo_cls(config.policy, venv, seed=seed, device=device, verbose=0, **config.model_kwargs())
+        if tensorboard:
+            model.set_logger(configure(str(run_dir / "tb"), ["tensorboard", "csv"] + (["stdout"] if verbose > 1 else [])))
+        else:
+            model.set_logger(configure(str(run_dir), ["csv"]))
+        save_config(config, run_dir / "config.yml")
+        (run_dir / "command.txt").write_text((command or _python_call(algo, env_id)) + "\n")
+
+        info: dict[str, Any] = {
+            "algo": algo, "env_id": env_id, "env_kwargs": config.env_kwargs, "seed": seed, "n_envs": config.n_envs,
+            "n_timesteps": config.n_timesteps, "dataset_id": dataset, "pretrain": None,
+            "resumed_from": str(resume_model) if resume_model else None, "torch_threads": threads,
+            "python": platform.python_version(), "device": device,
+        }
+        n_eval = eval_episodes or config.eval_episodes or 10
+        freq = eval_freq if eval_freq is not None else (config.eval_freq or max(config.n_timesteps // 10, 1))
+        eval_cb = SuccessEvalCallback(
+            lambda: make_env(env_id, **config.env_kwargs), eval_freq=max(freq, 1), n_eval_episodes=n_eval,
+            run_dir=run_dir, seed=HELD_OUT_SEED if eval_seed is None else eval_seed,
+            success_threshold=config.success_threshold, reward_threshold=config.reward_threshold, verbose=verbose,
+        )
+        callbacks: list[Any] = []
+        if freq and freq > 0:
+            callbacks.append(eval_cb)
+        checkpoint_cb = AtomicCheckpointCallback(save_freq if save_freq > 0 else 10**12, run_dir)
+        callbacks.append(checkpoint_cb)
+
+        if method and resume_model is None:
+            if verbose:
+                print(f"pretraining ({method}) on {dataset} ...", flush=True)
+            info["pretrain"] = pretrain_policy(model, method, dataset, pretrain_settings, progress, seed)
+            if freq and freq > 0:
+                eval_cb.init_callback(model)
+                result = eval_cb.evaluate(record=True)
+                info["pretrain"]["eval"] = result.summary()
+        write_json_atomic(run_dir / "run_info.json", info)
+
+        remaining = max(config.n_timesteps - model.num_timesteps, 0)
+        if remaining > 0:
+            model.learn(remaining, callback=callbacks, progress_bar=progress, reset_num_timesteps=resume_model is None,
+                        tb_log_name="run")
+        model_path = save_model_atomic(model, run_dir / f"{env_id.replace('/', '_')}.zip")
+        save_vecnormalize_atomic(model.get_env(), run_dir / "vecnormalize.pkl")
+        final = None
+        if freq and freq > 0:
+            if eval_cb.model is None:
+                eval_cb.init_callback(model)
+            if not eval_cb.history["timesteps"] or eval_cb.history["timesteps"][-1] != model.num_timesteps:
+                eval_cb.evaluate(record=True)
+            final = eval_cb.last_result.summary() if eval_cb.last_result else None
+            eval_cb._on_training_end()
+        info.update(final_eval=final, num_timesteps=model.num_timesteps, seconds=time.perf_counter() - start,
+                    solved=eval_cb.solved, model=model_path.name)
+        write_json_atomic(run_dir / "run_info.json", info)
+        _plot_learning_curve(run_dir)
+        return TrainResult(run_dir, model_path, model.num_timesteps, time.perf_counter() - start, final,
+                           info["pretrain"], eval_cb.solved)
+    except KeyboardInterrupt:
+        if model is not None:
+            path = save_model_atomic(model, run_dir / "interrupted.zip")
+            save_vecnormalize_atomic(model.get_env(), run_dir / "vecnormalize.pkl")
+            print(f"\ninterrupted at {model.num_timesteps} steps; saved {path}. "
+                  f"Resume with: python -m sb3_plus.train --algo {algo} --env {env_id} -i {run_dir}", file=sys.stderr)
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        venv.close()
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _python_call(algo: str, env_id: str) -> str:
+    return f"python -m sb3_plus.train --algo {algo} --env {env_id}"
+
+
+def _plot_learning_curve(run_dir: Path) -> Path | None:
+    """``learning_curve.png``: success rate and return against env steps from ``evaluations.npz``."""
+    path = run_dir / "evaluations.npz"
+    if not path.exists():
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with np.load(path) as data:
+        steps = data["timesteps"]
+        success = np.array([np.mean(s) for s in data["successes"]])
+        returns = np.array([np.mean(r) for r in data["results"]])
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(steps, success, marker="o", label="success rate")
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("success rate")
+    ax.set_ylim(-0.02, 1.02)
+    ax2 = ax.twinx()
+    ax2.plot(steps, returns, color="tab:orange", alpha=0.6, label="mean return")
+    ax2.set_ylabel("mean return")
+    ax.set_title(run_dir.name)
+    fig.tight_layout()
+    out = run_dir / "learning_curve.png"
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from sb3_plus.config import ALGOS
+
+    p = argparse.ArgumentParser(prog="python -m sb3_plus.train", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--algo", required=True, choices=sorted(ALGOS), help="algorithm")
+    p.add_argument("--env", required=True, help="env id")
+    p.add_argument("-n", "--n-timesteps", type=int, default=None, help="env steps (default: from the config)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-f", "--log-folder", default="logs")
+    p.add_argument("-conf", "--conf-file", default=None, help="zoo YAML file (default zoo_configs/<algo>.yml)")
+    p.add_argument("--hyperparams", nargs="+", default=None, metavar="KEY:VALUE", help="override hyperparameters")
+    p.add_argument("--env-kwargs", nargs="+", default=None, metavar="KEY:VALUE", help="override env options")
+    p.add_argument("--eval-freq", type=int, default=None, help="env steps between evaluations (0: none)")
+    p.add_argument("--eval-episodes", type=int, default=None)
+    p.add_argument("--eval-seed", type=int, default=None, help="first held-out evaluation seed (default 10000)")
+    p.add_argument("--save-freq", type=int, default=-1, help="env steps between checkpoints")
+    p.add_argument("-i", "--trained-agent", default=None, help="model zip or run folder to resume")
+    p.add_argument("-P", "--progress", action="store_true", help="progress bars")
+    p.add_argument("--pretrain", choices=PRETRAIN_METHODS, default=None)
+    p.add_argument("--dataset", default=None, help="Minari dataset id for --pretrain")
+    p.add_argument("--pretrain-epochs", type=int, default=None)
+    p.add_argument("--pretrain-batch-size", type=int, default=None)
+    p.add_argument("--pretrain-lr", type=float, default=None)
+    p.add_argument("--pretrain-seq-len", type=int, default=None)
+    p.add_argument("--critic-warmup-epochs", type=int, default=None)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--n-envs", type=int, default=None)
+    p.add_argument("--vec-env", choices=("dummy", "subproc"), default=None)
+    p.add_argument("--torch-threads", type=int, default=None, help="torch threads (default 1)")
+    p.add_argument("--verbose", type=int, default=1)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> TrainResult:
+    args = build_parser().parse_args(argv)
+    pretrain_kwargs = {k: v for k, v in {
+        "epochs": args.pretrain_epochs, "batch_size": args.pretrain_batch_size, "lr": args.pretrain_lr,
+        "seq_len": args.pretrain_seq_len, "critic_warmup_epochs": args.critic_warmup_epochs}.items() if v is not None}
+    argv_list = list(sys.argv[1:] if argv is None else argv)
+    result = train(
+        args.algo, args.env, n_timesteps=args.n_timesteps, seed=args.seed, log_folder=args.log_folder,
+        conf_file=args.conf_file, hyperparams=args.hyperparams, eval_freq=args.eval_freq,
+        eval_episodes=args.eval_episodes, eval_seed=args.eval_seed, save_freq=args.save_freq,
+        trained_agent=args.trained_agent, progress=args.progress, pretrain=args.pretrain, dataset=args.dataset,
+        pretrain_kwargs=pretrain_kwargs, device=args.device, n_envs=args.n_envs, vec_env=args.vec_env,
+        env_kwargs=parse_kv(args.env_kwargs, "env kwarg") if args.env_kwargs else None,
+        torch_threads=args.torch_threads, verbose=args.verbose,
+        command="python -m sb3_plus.train " + " ".join(shlex.quote(a) for a in argv_list),
+    )
+    print(json.dumps({"run_dir": str(result.run_dir), "model": str(result.model_path),
+                      "num_timesteps": result.num_timesteps, "seconds": round(result.seconds, 1),
+                      "final_eval": result.final_eval, "solved": result.solved}, indent=2, default=str))
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

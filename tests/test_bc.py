@@ -1,0 +1,486 @@
+"""Behaviour cloning: sequence batches, feedforward and recurrent BC, spaces, hand-over to PPO."""
+
+from __future__ import annotations
+
+import warnings
+
+import gymnasium as gym
+import minari
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+from minari.data_collector import EpisodeBuffer
+from sb3_contrib import RecurrentPPO
+from stable_baselines3 import PPO
+
+from sb3_plus.data.sequences import Episode, SequenceBatcher, discounted_returns, load_episodes
+from sb3_plus.imitation.bc import (
+    SpaceMismatchError,
+    evaluate_agreement,
+    evaluate_value_mse,
+    load_policy_into,
+    predict_episode_actions,
+    train_bc,
+)
+
+th.set_num_threads(1)
+
+TINY = dict(net_arch=[32])
+TINY_LSTM = dict(net_arch=[32], lstm_hidden_size=16)
+
+
+# --------------------------------------------------------------------------- test envs
+
+
+class CueEnv(gym.Env):
+    """Memory task: the first observation shows a cue (-1 / +1), later ones do not.
+
+    obs = [cue on the first step else 0, 1 on the last step else 0, steps left / 8].
+    The expert waits (action 2) and on the last step answers 0 for cue -1, 1 for cue +1.
+    """
+
+    observation_space = spaces.Box(-1.0, 1.0, (3,), np.float32)
+    action_space = spaces.Discrete(3)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.cue = float(self.np_random.choice([-1.0, 1.0]))
+        self.length = int(self.np_random.integers(4, 9))
+        self.t = 0
+        return self._obs(), {}
+
+    def _obs(self):
+        left = self.length - self.t
+        return np.array([self.cue if self.t == 0 else 0.0, float(left == 1), left / 8], dtype=np.float32)
+
+    def expert(self, obs):
+        if self.t < self.length - 1:
+            return 2
+        return 0 if self.cue < 0 else 1
+
+    def step(self, action):
+        last = self.t == self.length - 1
+        reward = 1.0 + float(last and action == (0 if self.cue < 0 else 1))
+        self.t += 1
+        return self._obs(), reward, last, False, {}
+
+
+class ChannelEnv(gym.Env):
+    """A square lit in one colour channel of an HWC image; the expert names the channel."""
+
+    def __init__(self, size=36, channels=3):
+        self.observation_space = spaces.Box(0, 255, (size, size, channels), np.uint8)
+        self.action_space = spaces.Discrete(channels)
+        self.size, self.channels = size, channels
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._draw(), {}
+
+    def _draw(self):
+        img = np.zeros(self.observation_space.shape, np.uint8)
+        y, x = self.np_random.integers(0, self.size - 10, size=2)
+        self.lit = int(self.np_random.integers(self.channels))
+        img[y : y + 10, x : x + 10, self.lit] = 255
+        return img
+
+    def expert(self, obs):
+        return self.lit
+
+    def step(self, action):
+        self.t += 1
+        return self._draw(), float(action == self.lit), False, self.t >= 8, {}
+
+
+class DictEnv(gym.Env):
+    """Dict obs (HWC image + vector); MultiDiscrete expert: [square on the right, vec[0] > 0]."""
+
+    observation_space = spaces.Dict(
+        {"img": spaces.Box(0, 255, (36, 36, 1), np.uint8), "vec": spaces.Box(-1.0, 1.0, (2,), np.float32)}
+    )
+    action_space = spaces.MultiDiscrete([2, 2])
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._obs(), {}
+
+    def _obs(self):
+        img = np.zeros((36, 36, 1), np.uint8)
+        self.right = int(self.np_random.integers(2))
+        img[10:26, (20 if self.right else 2) : (34 if self.right else 16)] = 255
+        self.vec = self.np_random.uniform(-1, 1, 2).astype(np.float32)
+        return {"img": img, "vec": self.vec}
+
+    def expert(self, obs):
+        return np.array([self.right, int(self.vec[0] > 0)])
+
+    def step(self, action):
+        self.t += 1
+        return self._obs(), 0.0, False, self.t >= 8, {}
+
+
+class PointEnv(gym.Env):
+    """Continuous actions: the expert pushes back towards the origin, a = -0.8 * obs."""
+
+    observation_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._obs(), {}
+
+    def _obs(self):
+        return self.np_random.uniform(-1, 1, 2).astype(np.float32)
+
+    def expert(self, obs):
+        return (-0.8 * obs).astype(np.float32)
+
+    def step(self, action):
+        self.t += 1
+        return self._obs(), 0.0, False, self.t >= 20, {}
+
+
+def cartpole_expert(obs):
+    x, x_dot, theta, theta_dot = obs
+    return int(theta + 0.5 * theta_dot + 0.01 * x + 0.1 * x_dot > 0)
+
+
+# --------------------------------------------------------------------------- dataset helpers
+
+
+def _stack(items):
+    if isinstance(items[0], dict):
+        return {k: np.stack([it[k] for it in items]) for k in items[0]}
+    return np.stack(items)
+
+
+def _record(env, expert, n_episodes, seed):
+    buffers = []
+    for i in range(n_episodes):
+        obs, _ = env.reset(seed=seed + i)
+        observations, actions, rewards, terms, truncs = [obs], [], [], [], []
+        while True:
+            action = expert(obs)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            observations.append(obs)
+            actions.append(action)
+            rewards.append(reward)
+            terms.append(terminated)
+            truncs.append(truncated)
+            if terminated or truncated:
+                break
+        buffers.append(
+            EpisodeBuffer(
+                id=i,
+                seed=seed + i,
+                observations=_stack(observations),
+                actions=_stack(actions),
+                rewards=rewards,
+                terminations=terms,
+                truncations=truncs,
+            )
+        )
+    return buffers
+
+
+def make_dataset(dataset_id, env, expert=None, n_episodes=20, seed=0, env_id=None):
+    """Record a scripted expert into a Minari dataset (no jax needed)."""
+    buffers = _record(env, expert or env.unwrapped.expert, n_episodes, seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kwargs = dict(env=env_id) if env_id else dict(
+            observation_space=env.observation_space, action_space=env.action_space
+        )
+        return minari.create_dataset_from_buffers(
+            dataset_id, buffers, data_format="arrow", jpeg_encoding=False, algorithm_name="scripted", **kwargs
+        )
+
+
+@pytest.fixture
+def bc_cartpole():
+    env = gym.make("CartPole-v1", max_episode_steps=200)
+    dataset = make_dataset("sb3plus/cartpole/scripted-v0", env, cartpole_expert, n_episodes=16, env_id="CartPole-v1")
+    return env, dataset
+
+
+@pytest.fixture(scope="module")
+def bc_cue(tmp_path_factory):
+    env = CueEnv()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MINARI_DATASETS_PATH", str(tmp_path_factory.mktemp("bc_cue")))
+        return env, load_episodes(make_dataset("sb3plus/cue/scripted-v0", env, n_episodes=300))
+
+
+# --------------------------------------------------------------------------- data
+
+
+def test_load_episodes_drops_final_observation(bc_cartpole):
+    env, dataset = bc_cartpole
+    episodes = load_episodes("sb3plus/cartpole/scripted-v0")
+    assert len(episodes) == dataset.total_episodes == 16
+    raw = next(dataset.iterate_episodes([3]))
+    ep = episodes[3]
+    assert len(ep) == len(raw.rewards) and ep.observations.shape == (len(ep), 4)
+    np.testing.assert_array_equal(ep.observations, raw.observations[:-1])
+    assert ep.actions.shape == (len(ep),) and np.issubdtype(ep.actions.dtype, np.integer)
+    assert ep.metadata["seed"] == 3
+    assert ep.observation_space == env.observation_space and ep.action_space == env.action_space
+
+
+def test_load_episodes_dict_images_and_box_actions():
+    ep = load_episodes(make_dataset("sb3plus/dict/scripted-v0", DictEnv(), n_episodes=2))[0]
+    assert ep.observations["img"].shape == (8, 36, 36, 1) and ep.observations["img"].dtype == np.uint8
+    assert ep.observations["vec"].shape == (8, 2) and ep.actions.shape == (8, 2)
+    ep = load_episodes(make_dataset("sb3plus/point/scripted-v0", PointEnv(), n_episodes=2))[0]
+    assert ep.actions.shape == (20, 2) and ep.actions.dtype == np.float32
+    np.testing.assert_allclose(ep.actions, -0.8 * ep.observations, atol=1e-6)
+
+
+def _toy_episode(length, offset):
+    obs = np.arange(offset, offset + length, dtype=np.float32)[:, None]
+    rewards = np.ones(length, np.float32)
+    flags = np.zeros(length, bool)
+    return Episode(obs, np.arange(length) % 3, rewards, flags, flags)
+
+
+def test_sequence_batcher_layout():
+    episodes = [_toy_episode(5, 0), _toy_episode(3, 100)]
+    batcher = SequenceBatcher(episodes, seq_len=4, batch_size=12, gamma=0.5, shuffle=False)
+    assert batcher.n_sequences == 3 and len(batcher) == 1
+    batch = next(iter(batcher))
+    assert batch.n_seq == 3 and batch.seq_len == 4
+    obs = batch.observations.reshape(3, 4).numpy()
+    np.testing.assert_array_equal(obs, [[0, 1, 2, 3], [4, 0, 0, 0], [100, 101, 102, 0]])
+    np.testing.assert_array_equal(batch.mask.reshape(3, 4).numpy(), [[1, 1, 1, 1], [1, 0, 0, 0], [1, 1, 1, 0]])
+    np.testing.assert_array_equal(batch.episode_starts.reshape(3, 4).numpy()[:, 0], [1, 0, 1])
+    assert batch.episode_starts.sum() == 2 and batch.actions.dtype == th.int64
+    np.testing.assert_allclose(batch.returns.reshape(3, 4).numpy()[2, :3], discounted_returns(np.ones(3), 0.5))
+    np.testing.assert_allclose(discounted_returns(np.ones(3), 0.5), [1.75, 1.5, 1.0])
+
+
+def test_sequence_batcher_shuffles_reproducibly_and_covers_every_step():
+    episodes = [_toy_episode(n, 1000 * i) for i, n in enumerate([7, 40, 13, 1])]
+
+    def epoch(seed):
+        batcher = SequenceBatcher(episodes, seq_len=8, batch_size=16, seed=seed, random_offsets=True)
+        steps = []
+        for batch in batcher:
+            steps.extend(batch.observations.flatten()[batch.mask > 0].tolist())
+        return steps
+
+    first = epoch(0)
+    assert first == epoch(0) and first != epoch(1)
+    assert sorted(first) == sorted(np.concatenate([ep.observations[:, 0] for ep in episodes]).tolist())
+
+
+# --------------------------------------------------------------------------- feedforward
+
+
+def test_bc_mlp_cartpole_learns(bc_cartpole):
+    env, dataset = bc_cartpole
+    model = PPO("MlpPolicy", env, policy_kwargs=TINY, seed=0)
+    seen = []
+    report = train_bc(
+        model.policy, dataset, epochs=30, batch_size=64, lr=5e-3, progress_bar=False, callback=seen.append
+    )
+    assert report.epochs_run == 30 and len(seen) == 30 and report.n_holdout_episodes == 2
+    assert report.train_loss[-1] < 0.5 * report.train_loss[0]
+    assert report.holdout_agreement[-1] > 0.9 and report.holdout_agreement[-1] > report.holdout_agreement[0]
+    assert report.samples_per_second > 0 and report.total_seconds > 0
+    # The trained policy acts like the expert in the env.
+    obs, _ = env.reset(seed=123)
+    for _ in range(100):
+        obs, _, terminated, truncated, _ = env.step(int(model.predict(obs, deterministic=True)[0]))
+        assert not terminated
+        if truncated:
+            break
+
+
+def test_bc_callback_and_time_budget_stop(bc_cartpole):
+    _, dataset = bc_cartpole
+    model = PPO("MlpPolicy", "CartPole-v1", policy_kwargs=TINY, seed=0)
+    report = train_bc(model.policy, dataset, epochs=10, progress_bar=False, callback=lambda r: r.epochs_run < 2)
+    assert report.epochs_run == 2 and report.stop_reason == "callback"
+    report = train_bc(model.policy, dataset, epochs=1000, progress_bar=False, max_seconds=0.0)
+    assert report.epochs_run == 1 and report.stop_reason == "max_seconds"
+
+
+def test_bc_box_actions():
+    env = PointEnv()
+    dataset = make_dataset("sb3plus/point/scripted-v0", env, n_episodes=30)
+    model = PPO("MlpPolicy", env, policy_kwargs=TINY, seed=0)
+    before = evaluate_agreement(model.policy, dataset, box_atol=0.1)
+    report = train_bc(model.policy, dataset, epochs=40, batch_size=64, lr=3e-3, progress_bar=False)
+    assert before < 0.3 and report.final_agreement > 0.9
+
+
+# --------------------------------------------------------------------------- recurrent memory
+
+
+def _final_step_agreement(policy, episodes):
+    predictions = predict_episode_actions(policy, episodes)
+    return float(np.mean([p[-1] == ep.actions[-1] for p, ep in zip(predictions, episodes)]))
+
+
+def test_lstm_remembers_the_cue_where_an_mlp_cannot(bc_cue):
+    env, episodes = bc_cue
+    train, test = episodes[:250], episodes[250:]
+    kwargs = dict(epochs=40, batch_size=128, lr=3e-3, holdout_fraction=0.0, progress_bar=False)
+
+    lstm = RecurrentPPO("MlpLstmPolicy", env, policy_kwargs=TINY_LSTM, seed=0).policy
+    report = train_bc(lstm, train, **kwargs)
+    assert report.recurrent and report.seq_len == 32
+    mlp = PPO("MlpPolicy", env, policy_kwargs=TINY, seed=0).policy
+    train_bc(mlp, train, **kwargs)
+
+    assert _final_step_agreement(lstm, test) > 0.95
+    assert _final_step_agreement(mlp, test) < 0.75
+    assert evaluate_agreement(lstm, test) > 0.97
+
+    # Cut the episodes so the cue and the answer are in different sequences: memory is lost.
+    cut = RecurrentPPO("MlpLstmPolicy", env, policy_kwargs=TINY_LSTM, seed=0).policy
+    train_bc(cut, train, seq_len=2, **kwargs)
+    assert _final_step_agreement(cut, test) < 0.75
+
+
+# --------------------------------------------------------------------------- images and dicts
+
+
+def test_cnn_policy_on_channel_last_images():
+    env = ChannelEnv()
+    dataset = make_dataset("sb3plus/channel/scripted-v0", env, n_episodes=40)
+    kwargs = dict(net_arch=[32], features_extractor_kwargs=dict(features_dim=32))
+    model = PPO("CnnPolicy", env, policy_kwargs=kwargs, seed=0)
+    assert model.policy.observation_space.shape == (3, 36, 36)  # VecTransposeImage in PPO
+    report = train_bc(model.policy, dataset, epochs=12, batch_size=32, lr=1e-3, progress_bar=False)
+    assert report.final_agreement > 0.9
+    # BC's HWC -> CHW path gives exactly what the policy sees through PPO's own transposition.
+    ep = load_episodes(dataset, episode_indices=[0])[0]
+    ours = predict_episode_actions(model.policy, [ep])[0]
+    theirs, _ = model.predict(ep.observations, deterministic=True)
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_multi_input_policy_dict_observations():
+    env = DictEnv()
+    dataset = make_dataset("sb3plus/dict/scripted-v0", env, n_episodes=40)
+    # ReLU: with tanh, the image features saturate the tiny MLP and the vector is often ignored.
+    kwargs = dict(net_arch=[32], activation_fn=th.nn.ReLU, features_extractor_kwargs=dict(cnn_output_dim=16))
+    model = PPO("MultiInputPolicy", env, policy_kwargs=kwargs, seed=0)
+    report = train_bc(model.policy, dataset, epochs=20, batch_size=16, lr=3e-3, progress_bar=False)
+    assert report.final_agreement > 0.85
+    ep = load_episodes(dataset, episode_indices=[1])[0]
+    theirs, _ = model.predict(ep.observations, deterministic=True)
+    np.testing.assert_array_equal(predict_episode_actions(model.policy, [ep])[0], theirs)
+    recurrent = RecurrentPPO("MultiInputLstmPolicy", env, policy_kwargs=dict(kwargs, lstm_hidden_size=16), seed=0)
+    report = train_bc(recurrent.policy, dataset, epochs=2, seq_len=4, batch_size=32, progress_bar=False)
+    assert report.recurrent and report.train_loss[-1] < report.train_loss[0]
+
+
+# --------------------------------------------------------------------------- spaces
+
+
+def test_space_mismatch_names_both_spaces(bc_cartpole):
+    _, dataset = bc_cartpole
+    policy = PPO("MlpPolicy", CueEnv(), policy_kwargs=TINY).policy
+    with pytest.raises(SpaceMismatchError) as err:
+        train_bc(policy, dataset, epochs=1, progress_bar=False)
+    message = str(err.value)
+    assert "(4,)" in message and "(3,)" in message and "observation" in message
+    assert "preprocessing" in message and "recover_environment" in message
+    assert isinstance(err.value, ValueError)
+
+    images = make_dataset("sb3plus/channel/scripted-v0", ChannelEnv(channels=3), n_episodes=2)
+    gray = PPO("CnnPolicy", ChannelEnv(channels=1), policy_kwargs=dict(net_arch=[8])).policy
+    with pytest.raises(SpaceMismatchError, match=r"\(36, 36, 3\).*\(1, 36, 36\)"):
+        evaluate_agreement(gray, images)
+
+    episodes = load_episodes(dataset)
+    two_actions = PPO("MlpPolicy", PointEnv(), policy_kwargs=TINY).policy
+    obs_ok = [
+        Episode(ep.observations[:, :2], ep.actions, ep.rewards, ep.terminations, ep.truncations) for ep in episodes
+    ]
+    with pytest.raises(SpaceMismatchError, match="action space"):
+        train_bc(two_actions, obs_ok, epochs=1, progress_bar=False)
+
+
+# --------------------------------------------------------------------------- hand-over to RL
+
+
+def test_pretrained_mlp_drops_into_ppo(bc_cartpole):
+    env, dataset = bc_cartpole
+    pretrained = PPO("MlpPolicy", env, policy_kwargs=TINY, seed=0)
+    train_bc(pretrained.policy, dataset, epochs=3, progress_bar=False)
+    model = PPO(type(pretrained.policy), env, policy_kwargs=TINY, n_steps=64, batch_size=32, seed=1)
+    obs = np.stack([ep.observations[0] for ep in load_episodes(dataset)])
+    assert not th.equal(model.policy.action_net.weight, pretrained.policy.action_net.weight)
+    load_policy_into(model, pretrained.policy)
+    for a, b in zip(model.policy.state_dict().values(), pretrained.policy.state_dict().values()):
+        assert th.equal(a, b)
+    expected, _ = pretrained.predict(obs, deterministic=True)
+    np.testing.assert_array_equal(model.predict(obs, deterministic=True)[0], expected)
+    model.learn(64)
+
+    recurrent = RecurrentPPO("MlpLstmPolicy", env, policy_kwargs=TINY_LSTM)
+    with pytest.raises(TypeError, match="MlpLstmPolicy|RecurrentActorCriticPolicy"):
+        load_policy_into(recurrent, pretrained.policy)
+    wider = PPO("MlpPolicy", env, policy_kwargs=dict(net_arch=[64]))
+    with pytest.raises(ValueError, match="architectures differ"):
+        load_policy_into(wider, pretrained.policy)
+
+
+def test_pretrained_lstm_drops_into_recurrent_ppo(bc_cue):
+    env, episodes = bc_cue
+    pretrained = RecurrentPPO("MlpLstmPolicy", env, policy_kwargs=TINY_LSTM, seed=0)
+    train_bc(pretrained.policy, episodes[:100], epochs=3, progress_bar=False)
+    model = RecurrentPPO("MlpLstmPolicy", env, policy_kwargs=TINY_LSTM, n_steps=64, batch_size=32, seed=1)
+    load_policy_into(model, pretrained.policy)
+    ep = episodes[0]
+    state_a = state_b = None
+    for t in range(len(ep)):
+        start = np.array([t == 0])
+        a, state_a = model.predict(ep.observations[t : t + 1], state_a, start, deterministic=True)
+        b, state_b = pretrained.predict(ep.observations[t : t + 1], state_b, start, deterministic=True)
+        assert a == b
+        np.testing.assert_array_equal(state_a[0], state_b[0])
+    model.learn(64)
+
+
+def test_recurrent_rollout_matches_step_by_step_predict(bc_cue):
+    env, episodes = bc_cue
+    model = RecurrentPPO("MlpLstmPolicy", env, policy_kwargs=TINY_LSTM, seed=0)
+    train_bc(model.policy, episodes[:60], epochs=2, progress_bar=False)
+    subset = episodes[60:70]
+    batched = predict_episode_actions(model.policy, subset)
+    for ep, actions in zip(subset, batched):
+        state, expected = None, []
+        for t in range(len(ep)):
+            action, state = model.predict(ep.observations[t : t + 1], state, np.array([t == 0]), deterministic=True)
+            expected.append(int(action[0]))
+        np.testing.assert_array_equal(actions, expected)
+
+
+# --------------------------------------------------------------------------- critic warm-up
+
+
+def test_critic_warmup_lowers_value_mse_and_keeps_the_actor(bc_cue):
+    env, episodes = bc_cue
+    for algo, policy_name, kwargs in [(PPO, "MlpPolicy", TINY), (RecurrentPPO, "MlpLstmPolicy", TINY_LSTM)]:
+        policy = algo(policy_name, env, policy_kwargs=kwargs, seed=0).policy
+        train_bc(policy, episodes[:150], epochs=3, progress_bar=False)
+        test = episodes[150:200]
+        actions_before = predict_episode_actions(policy, test)
+        mse_before = evaluate_value_mse(policy, test, gamma=0.9)
+        warmup = dict(epochs=0, critic_warmup_epochs=10, batch_size=32, lr=3e-3, gamma=0.9, progress_bar=False)
+        report = train_bc(policy, episodes[:150], **warmup)
+        assert report.critic_epochs_run == 10 and len(report.value_mse) == 11
+        returns = np.concatenate([discounted_returns(ep.rewards, 0.9) for ep in test])
+        mse_after = evaluate_value_mse(policy, test, gamma=0.9)
+        # Better than the best constant (the bias shift alone): the head learned from the obs.
+        assert mse_after < 0.2 * returns.var() and mse_after < 0.05 * mse_before
+        for a, b in zip(actions_before, predict_episode_actions(policy, test)):
+            np.testing.assert_array_equal(a, b)
