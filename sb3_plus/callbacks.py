@@ -175,3 +175,22 @@ def checkpoint_steps(path: Path) -> int:
         return int(path.stem.split("_")[1])
     except (IndexError, ValueError):
         return -1
+
+
+class WallTimeLimit(BaseCallback):
+    """Stop training once ``max_seconds`` of wall time have passed since training started."""
+
+    def __init__(self, max_seconds: float) -> None:
+        super().__init__(0)
+        self.max_seconds = float(max_seconds)
+        self._start = 0.0
+
+    def _on_training_start(self) -> None:
+        import time
+
+        self._start = time.perf_counter()
+
+    def _on_step(self) -> bool:
+        import time
+
+        return time.perf_counter() - self._start < self.max_seconds

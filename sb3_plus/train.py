@@ -170,6 +170,7 @@ def train(
     tensorboard: bool = True,
     verbose: int = 1,
     command: str | None = None,
+    max_seconds: float | None = None,
 ) -> TrainResult:
     """Train ``algo`` on ``env_id`` with the hyperparameters of ``zoo_configs/<algo>.yml``.
 
@@ -196,10 +197,12 @@ def train(
     :param tensorboard: write TensorBoard logs under the run folder.
     :param verbose: 0 silent, 1 info.
     :param command: the command line, stored in the run folder.
+    :param max_seconds: stop RL after this much wall time (the model is saved and evaluated as usual).
     """
     from stable_baselines3.common.logger import configure
 
-    from sb3_plus.callbacks import AtomicCheckpointCallback, SuccessEvalCallback, save_model_atomic, save_vecnormalize_atomic
+    from sb3_plus.callbacks import (AtomicCheckpointCallback, SuccessEvalCallback, WallTimeLimit, save_model_atomic,
+                                    save_vecnormalize_atomic)
     from sb3_plus.config import ALGOS, apply_overrides, load_hyperparams, save_config
     from sb3_plus.envs import make_env
     from sb3_plus.evaluation import HELD_OUT_SEED
@@ -279,6 +282,8 @@ def train(
             callbacks.append(eval_cb)
         checkpoint_cb = AtomicCheckpointCallback(save_freq if save_freq > 0 else 10**12, run_dir)
         callbacks.append(checkpoint_cb)
+        if max_seconds is not None:
+            callbacks.append(WallTimeLimit(max_seconds))
 
         if method and resume_model is None:
             if verbose:
@@ -393,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-envs", type=int, default=None)
     p.add_argument("--vec-env", choices=("dummy", "subproc"), default=None)
     p.add_argument("--torch-threads", type=int, default=None, help="torch threads (default 1)")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop RL after this much wall time")
     p.add_argument("--verbose", type=int, default=1)
     return p
 
@@ -411,6 +417,7 @@ def main(argv: Sequence[str] | None = None) -> TrainResult:
         pretrain_kwargs=pretrain_kwargs, device=args.device, n_envs=args.n_envs, vec_env=args.vec_env,
         env_kwargs=parse_kv(args.env_kwargs, "env kwarg") if args.env_kwargs else None,
         torch_threads=args.torch_threads, verbose=args.verbose,
+        max_seconds=args.max_minutes * 60 if args.max_minutes else None,
         command="python -m sb3_plus.train " + " ".join(shlex.quote(a) for a in argv_list),
     )
     print(json.dumps({"run_dir": str(result.run_dir), "model": str(result.model_path),
