@@ -50,15 +50,14 @@ def _fps(algo: str, policy: str, env_kwargs: dict[str, Any], hyper: dict[str, An
     venv = make_vec_env_for(ENV, hyper.pop("n_envs", 8), 0, env_kwargs)
     try:
         model = ALGOS[algo](policy, venv, seed=0, verbose=0, **hyper)
-        model.learn(hyper.get("n_steps", 128) * venv.num_envs)  # warm-up, one rollout
         start = time.perf_counter()
-        model.learn(steps, reset_num_timesteps=False)
-        return steps / (time.perf_counter() - start)
+        model.learn(steps)
+        return model.num_timesteps / (time.perf_counter() - start)
     finally:
         venv.close()
 
 
-def bench_fps(steps: int = 8192) -> dict[str, Any]:
+def bench_fps(steps: int = 4096) -> dict[str, Any]:
     from sb3_plus.config import load_hyperparams
 
     rows = []
@@ -66,9 +65,9 @@ def bench_fps(steps: int = 8192) -> dict[str, Any]:
         config = load_hyperparams(algo, ENV)
         ours = _fps(algo, config.policy, config.env_kwargs, {"n_envs": config.n_envs, **config.model_kwargs()}, steps)
         plain_policy = "CnnPolicy" if algo == "ppo" else "CnnLstmPolicy"
-        # SB3 defaults: 84x84 observations, NatureCNN, n_steps 2048 (ppo) / 128 (ppo_lstm), 10 epochs, 4 envs
+        # SB3 defaults: 84x84 observations, NatureCNN, n_steps 2048 (ppo) / 128 (ppo_lstm), 10 epochs; 2 envs
         plain = _fps(algo, plain_policy, {"resolution": 84, "frame_stack": 4 if algo == "ppo" else 1},
-                     {"n_envs": 4}, steps)
+                     {"n_envs": 2}, steps)
         rows.append({"algo": algo, "sb3plus_fps": round(ours, 1), "plain_sb3_fps": round(plain, 1),
                      "ratio": round(ours / plain, 2), "sb3plus_policy": f"{config.policy} + SmallCNN 64x64",
                      "plain_policy": f"{plain_policy} NatureCNN 84x84 (SB3 defaults)"})
