@@ -190,11 +190,12 @@ def _record(env, expert, n_episodes, seed):
 def make_dataset(dataset_id, env, expert=None, n_episodes=20, seed=0, env_id=None):
     """Record a scripted expert into a Minari dataset (no jax needed)."""
     buffers = _record(env, expert or env.unwrapped.expert, n_episodes, seed)
+    if env_id:
+        kwargs = dict(env=env_id)
+    else:
+        kwargs = dict(observation_space=env.observation_space, action_space=env.action_space)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        kwargs = dict(env=env_id) if env_id else dict(
-            observation_space=env.observation_space, action_space=env.action_space
-        )
+        warnings.simplefilter("ignore")  # Minari asks for authors, descriptions, code links
         return minari.create_dataset_from_buffers(
             dataset_id, buffers, data_format="arrow", jpeg_encoding=False, algorithm_name="scripted", **kwargs
         )
