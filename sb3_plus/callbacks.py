@@ -31,7 +31,28 @@ def save_vecnormalize_atomic(vec_env: Any, path: str | os.PathLike) -> None:
             vec_env.save(str(tmp))
 
 
-class SuccessEvalCallback(BaseCallback):
+class _PeriodicCallback(BaseCallback):
+    """Calls :meth:`_fire` every ``every`` env steps, counted from the start of (each) ``learn``."""
+
+    def __init__(self, every: int, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.every = max(1, int(every))
+        self._next = 0
+
+    def _on_training_start(self) -> None:
+        self._next = self.num_timesteps + self.every
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next:
+            self._next = self.num_timesteps + self.every
+            self._fire()
+        return True
+
+    def _fire(self) -> None:
+        raise NotImplementedError
+
+
+class SuccessEvalCallback(_PeriodicCallback):
     """Evaluate on held-out seeds every ``eval_freq`` env steps.
 
     Logs ``eval/mean_reward``, ``eval/std_reward``, ``eval/success_rate``,
@@ -51,9 +72,8 @@ class SuccessEvalCallback(BaseCallback):
     def __init__(self, make_eval_env: Callable[[], gym.Env], eval_freq: int, n_eval_episodes: int, run_dir: str | Path,
                  seed: int = HELD_OUT_SEED, success_threshold: float | None = None,
                  reward_threshold: float | None = None, deterministic: bool = True, verbose: int = 1) -> None:
-        super().__init__(verbose)
+        super().__init__(eval_freq, verbose)
         self.make_eval_env = make_eval_env
-        self.eval_freq = max(1, int(eval_freq))
         self.n_eval_episodes = n_eval_episodes
         self.run_dir = Path(run_dir)
         self.seed = seed
@@ -65,7 +85,6 @@ class SuccessEvalCallback(BaseCallback):
         self.solved = False
         self.best_key: tuple[float, float] = (-np.inf, -np.inf)
         self.last_result: EvalResult | None = None
-        self._next_eval = 0
         self._env: gym.Env | None = None
         self._load_history()
 
@@ -87,14 +106,8 @@ class SuccessEvalCallback(BaseCallback):
             return True
         return self.reward_threshold is not None and mean_return >= self.reward_threshold
 
-    def _on_training_start(self) -> None:
-        self._next_eval = self.num_timesteps + self.eval_freq
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self._next_eval:
-            self._next_eval = self.num_timesteps + self.eval_freq
-            self.evaluate()
-        return True
+    def _fire(self) -> None:
+        self.evaluate()
 
     def evaluate(self, record: bool = True) -> EvalResult:
         """Run one evaluation now (also used before RL, right after pretraining)."""
@@ -140,24 +153,16 @@ class SuccessEvalCallback(BaseCallback):
             self._env = None
 
 
-class AtomicCheckpointCallback(BaseCallback):
+class AtomicCheckpointCallback(_PeriodicCallback):
     """Save ``checkpoints/model_<steps>_steps.zip`` every ``save_freq`` env steps, atomically, keeping the last few."""
 
     def __init__(self, save_freq: int, run_dir: str | Path, keep: int = 3, verbose: int = 0) -> None:
-        super().__init__(verbose)
-        self.save_freq = max(1, int(save_freq))
+        super().__init__(save_freq, verbose)
         self.dir = Path(run_dir) / "checkpoints"
         self.keep = keep
-        self._next = 0
 
-    def _on_training_start(self) -> None:
-        self._next = self.num_timesteps + self.save_freq
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self._next:
-            self._next = self.num_timesteps + self.save_freq
-            self.save()
-        return True
+    def _fire(self) -> None:
+        self.save()
 
     def save(self) -> Path:
         path = save_model_atomic(self.model, self.dir / f"model_{self.num_timesteps}_steps.zip")

@@ -14,6 +14,7 @@ from typing import Sequence
 
 from sb3_plus.cli_common import parse_kv, print_json, run_cli
 from sb3_plus.data.collect import CollectionReport, collect_expert, default_dataset_id
+from sb3_plus.data.storage import datasets_root
 
 __all__ = ["collect_expert", "main", "CollectionReport"]
 
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> CollectionReport:
         print_json(report.to_dict())
     else:
         print(report.summary())
-        print(f"load it with: MINARI_DATASETS_PATH={report.path[: -len(report.dataset_id) - 1]} "
+        print(f"load it with: MINARI_DATASETS_PATH={datasets_root()} "
               f"python -c \"import minari; print(minari.load_dataset('{report.dataset_id}'))\"")
     return report
 

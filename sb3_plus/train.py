@@ -56,19 +56,13 @@ def _next_run_dir(log_folder: Path, algo: str, env_id: str) -> Path:
 
 def _find_resume_model(path: Path) -> tuple[Path, Path]:
     """``-i`` accepts a model zip or a run folder; return (model zip, run folder to write into)."""
-    from sb3_plus.callbacks import checkpoint_steps
-
     if path.is_dir():
-        candidates = sorted((path / "checkpoints").glob("model_*_steps.zip"), key=checkpoint_steps)
-        for name in ("interrupted.zip",):
-            if (path / name).exists():
-                candidates.append(path / name)
-        candidates = sorted(candidates, key=lambda p: p.stat().st_mtime)
-        final = [p for p in path.glob("*.zip") if p.name not in ("best_model.zip", "interrupted.zip")]
-        if not candidates and final:
-            candidates = final
+        # the newest of checkpoints, an interrupted save and a finished run's model
+        candidates = [*(path / "checkpoints").glob("model_*_steps.zip"),
+                      *(p for p in path.glob("*.zip") if p.name != "best_model.zip")]
         if not candidates:
             raise FileNotFoundError(f"no checkpoint or model zip in {path}. Fix: pass a .zip, or a run folder with checkpoints/")
+        candidates.sort(key=lambda p: p.stat().st_mtime)
         return candidates[-1], path
     if not path.is_file():
         raise FileNotFoundError(f"trained agent {path} not found. Fix: pass a model .zip or a run folder")
@@ -209,8 +203,7 @@ def train(
 
     threads = set_torch_threads(torch_threads)
     start = time.perf_counter()
-    overrides = hyperparams
-    config = load_hyperparams(algo, env_id, conf_file=conf_file, overrides=overrides)
+    config = load_hyperparams(algo, env_id, conf_file=conf_file, overrides=hyperparams)
     cli = {k: v for k, v in {"n_timesteps": n_timesteps, "n_envs": n_envs, "vec_env_class": vec_env}.items()
            if v is not None}
     if env_kwargs:
@@ -218,10 +211,10 @@ def train(
     if cli:
         config = apply_overrides(config, cli)
     pretrain_settings = dict(config.pretrain or {})
-    method = pretrain or pretrain_settings.pop("method", None)
-    pretrain_settings.pop("method", None)
-    dataset = dataset or pretrain_settings.pop("dataset", None)
-    pretrain_settings.pop("dataset", None)
+    config_method = pretrain_settings.pop("method", None)
+    config_dataset = pretrain_settings.pop("dataset", None)
+    method = pretrain or config_method
+    dataset = dataset or config_dataset
     pretrain_settings.update(pretrain_kwargs or {})
     if config.seq_len and "seq_len" not in pretrain_settings and algo == "ppo_lstm":
         pretrain_settings["seq_len"] = config.seq_len

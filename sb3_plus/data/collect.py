@@ -128,11 +128,6 @@ def _clean_info(info: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def pose_fields(env: gym.Env) -> list[str]:
-    """Names of the pose vector's entries for ``env`` (read from a reset info)."""
-    _, info = env.reset(seed=0)
-    return list(info.get("pose", {}).keys())
-
 
 class _BackgroundWriter:
     """Writes episode chunks to the staged Minari dataset on a worker thread.
@@ -277,10 +272,10 @@ def collect_expert(
         with staged_dataset(dataset_id, overwrite=overwrite, root=root):
             writer = _BackgroundWriter(create)
             try:
-                successes, steps, kept, env_time, seconds, replay = _play(
-                    env, controller, writer, episodes, seed, only_successful, progress_bar, env_id)
+                played = _play(env, controller, writer, episodes, seed, only_successful, progress_bar, env_id)
             finally:
                 dataset = writer.close()
+            successes, steps = played.successes, played.steps
             if dataset is None:
                 raise RuntimeError(f"no episode was kept (only_successful={only_successful}, 0/{episodes} succeeded)")
             dataset.storage.update_metadata({
@@ -295,23 +290,35 @@ def collect_expert(
                     "episodes_played": episodes,
                     "success_rate": successes / episodes,
                     "lossless": not jpeg_encoding,
-                    "pose_fields": pose_fields(env),
+                    "pose_fields": played.pose_fields,
                 }
             })
-        raw_rate = measure_env_rate(env, replay) if measure_raw else None
+        raw_rate = measure_env_rate(env, played.replay) if measure_raw else None
         path = dataset_dir(dataset_id, root)
         return CollectionReport(
             dataset_id=dataset_id, path=str(path), episodes=episodes, successes=successes, steps=steps,
-            seconds=seconds, size_bytes=_dir_size(path), route_source=controller.route_source,
-            env_steps_per_s=steps / max(env_time, 1e-9), raw_steps_per_s=raw_rate,
+            seconds=played.seconds, size_bytes=_dir_size(path), route_source=controller.route_source,
+            env_steps_per_s=steps / max(played.env_seconds, 1e-9), raw_steps_per_s=raw_rate,
         )
     finally:
         env.close()
 
 
+@dataclass
+class _Played:
+    """Counts from the playing loop."""
+
+    successes: int
+    steps: int
+    seconds: float
+    env_seconds: float
+    pose_fields: list[str]
+    replay: list[tuple[int, list[Any]]]  # (seed, actions) of every episode, for the raw-rate baseline
+
+
 def _play(env: gym.Env, controller: Any, writer: _BackgroundWriter, episodes: int, seed: int,
-          only_successful: bool, progress_bar: bool, env_id: str) -> tuple[int, int, int, float, float, list]:
-    replay: list[tuple[int, list[Any]]] = []  # (seed, actions) of every episode, for the raw-rate baseline
+          only_successful: bool, progress_bar: bool, env_id: str) -> _Played:
+    replay: list[tuple[int, list[Any]]] = []
     pending: list[Any] = []
     metas: list[dict[str, Any]] = []
     successes = steps = kept = 0
@@ -349,7 +356,7 @@ def _play(env: gym.Env, controller: Any, writer: _BackgroundWriter, episodes: in
             bar.update(1)
             bar.set_postfix(steps_s=f"{steps / max(time.perf_counter() - start, 1e-9):,.0f}",
                             success=f"{successes / (index + 1):.0%}")
-    return successes, steps, kept, env_time, time.perf_counter() - start, replay
+    return _Played(successes, steps, time.perf_counter() - start, env_time, list(info.get("pose", {})), replay)
 
 
 def _preprocessing(env: gym.Env) -> dict[str, Any]:
