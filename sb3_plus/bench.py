@@ -1,11 +1,12 @@
 """``make bench``: speed and learning benchmarks, JSON under ``bench/results/``.
 
-1. ``e2e_mywayhome``: success on 100 held-out seeds vs wall time, BC + RecurrentPPO against
-   RecurrentPPO from scratch with the same wall budget, in the same run.
+1. ``e2e_mywayhome``: success on 100 held-out seeds after the same wall budget for RecurrentPPO
+   from scratch, BC + RecurrentPPO and DAgger + RecurrentPPO, in the same run.
 2. ``fps``: training FPS of PPO / RecurrentPPO on the sb3-plus ViZDoom preprocessing
    (64x64 gray, SmallCNN, tuned batch) beside plain SB3 defaults (CnnPolicy / CnnLstmPolicy, 84x84).
 3. ``bc``: BC samples/s and time to 95% held-out action agreement on MyWayHome.
 4. ``collect``: expert success on 200 MyWayHome seeds and collection/raw step-rate ratio.
+5. ``maze``: BC vs DAgger on mazes with the same episodes played, held-out success.
 
 Example: ``python -m sb3_plus.bench --only fps collect`` (``--budget-minutes`` for the e2e run).
 """
@@ -110,48 +111,109 @@ def bench_bc(epochs: int = 40) -> dict[str, Any]:
                         "command": "python -m sb3_plus.bench --only bc"})
 
 
-def bench_e2e(budget_minutes: float = 10.0, eval_episodes: int = 100) -> dict[str, Any]:
+E2E_ARMS = ("scratch", "bc", "dagger")
+
+
+def bench_e2e(budget_minutes: float = 10.0, eval_episodes: int = 100,
+              arms: Sequence[str] = E2E_ARMS) -> dict[str, Any]:
+    """Each arm gets the same wall budget, counted from its start: collection, pretraining and RL.
+
+    ``scratch``: RecurrentPPO from scratch. ``bc``: 100 expert episodes -> BC -> RecurrentPPO.
+    ``dagger``: the same episodes -> DAgger (settings from zoo_configs/ppo_lstm.yml) -> RecurrentPPO.
+    The final model (not the best one) is evaluated on 100 held-out seeds after the budget.
+    """
     from sb3_plus.data.collect import collect_expert
     from sb3_plus.evaluate import evaluate
     from sb3_plus.train import train
 
     budget = budget_minutes * 60
     rows = []
-    for label, pretrain in (("bc+ppo_lstm", True), ("ppo_lstm from scratch", False)):
+    for arm in arms:
         start = time.perf_counter()
         kwargs: dict[str, Any] = {}
-        if pretrain:
+        if arm != "scratch":
             collect_expert(ENV, episodes=100, seed=0, dataset_id="sb3plus/bench/e2e-v0", overwrite=True,
                            progress_bar=False)
-            kwargs = {"pretrain": "bc", "dataset": "sb3plus/bench/e2e-v0", "pretrain_kwargs": {"epochs": 30}}
-        used = time.perf_counter() - start
-        # collection and BC (about 45 s) count against the same wall budget as RL
-        result = train("ppo_lstm", ENV, n_timesteps=10**8, log_folder="bench/runs", eval_freq=0, verbose=0,
-                       max_seconds=max(budget - used - (45.0 if pretrain else 0.0), 30.0), **kwargs)
+            kwargs = {"pretrain": arm, "dataset": "sb3plus/bench/e2e-v0"}
+        collect_seconds = time.perf_counter() - start
+        result = train("ppo_lstm", ENV, n_timesteps=10**8, log_folder="bench/runs", eval_freq=0, verbose=1,
+                       max_seconds=budget - collect_seconds, **kwargs)
         wall = time.perf_counter() - start
         final = evaluate(result.model_path, ENV, episodes=eval_episodes, seed=10_000).summary()
-        rows.append({"setting": label, "wall_minutes": round(wall / 60, 2), "rl_steps": result.num_timesteps,
-                     "held_out_success_rate": final["success_rate"], "mean_return": round(final["mean_return"], 3),
-                     "eval_episodes": final["episodes"],
-                     "bc_agreement": round(result.pretrain["holdout_agreement"][-1], 3) if result.pretrain else None,
-                     "run_dir": str(result.run_dir)})
-    return _save("e2e_mywayhome", {"env": ENV, "budget_minutes": budget_minutes, "rows": rows,
-                                   "command": f"python -m sb3_plus.bench --only e2e --budget-minutes {budget_minutes}"})
+        pre = result.pretrain or {}
+        rows.append({
+            "setting": {"scratch": "RecurrentPPO from scratch", "bc": "100 expert episodes -> BC -> RecurrentPPO",
+                        "dagger": "100 expert episodes -> DAgger -> RecurrentPPO"}[arm],
+            "arm": arm, "wall_minutes": round(wall / 60, 2), "collect_seconds": round(collect_seconds, 1),
+            "pretrain_seconds": round(pre.get("total_seconds", 0.0), 1), "rl_steps": result.num_timesteps,
+            "held_out_success_rate": final["success_rate"], "mean_return": round(final["mean_return"], 3),
+            "mean_length": round(final["mean_length"], 1), "eval_episodes": final["episodes"],
+            "pretrain_held_out_success_20": (pre.get("eval") or {}).get("success_rate"),
+            "dagger_rounds": [{k: r[k] for k in ("round", "beta", "learner_agreement", "eval_success",
+                                                 "dataset_steps", "seconds")} for r in pre.get("rounds", [])],
+            "run_dir": str(result.run_dir)})
+    return _save("e2e_mywayhome", {
+        "env": ENV, "budget_minutes": budget_minutes, "rows": rows, "eval_seeds": f"10000-{10_000 + eval_episodes - 1}",
+        "command": f"python -m sb3_plus.bench --only e2e --budget-minutes {budget_minutes}"})
 
 
-BENCHES = {"collect": bench_collect, "fps": bench_fps, "bc": bench_bc, "e2e": bench_e2e}
+def bench_maze(rounds: int = 8, episodes_per_round: int = 20, eval_episodes: int = 100) -> dict[str, Any]:
+    """BC vs DAgger on mazes, same number of episodes played and the same training schedule.
+
+    BC is DAgger with beta 1 in every round (only expert play is recorded), so both arms
+    see ``rounds x episodes_per_round`` episodes and the same BC epochs; only who drives differs.
+    Success of the final policy alone on held-out seeds (new start positions; new mazes
+    for the random-layout setting).
+    """
+    import tempfile
+
+    from sb3_plus.config import ALGOS, load_hyperparams
+    from sb3_plus.envs import make_env
+    from sb3_plus.evaluation import evaluate_model
+    from sb3_plus.imitation.dagger import train_dagger
+
+    settings = [("MazeMedium-v0", {"fixed_layout_seed": 0}, "one maze, held-out starts"),
+                ("MazeHard-v0", {"fixed_layout_seed": 0}, "one maze, held-out starts"),
+                ("MazeMedium-v0", {}, "new maze every episode, held-out mazes")]
+    rows = []
+    for env_id, env_kwargs, what in settings:
+        for method in ("bc", "dagger"):
+            config = load_hyperparams("ppo_lstm", env_id)
+            model = ALGOS["ppo_lstm"](config.policy, make_env(env_id, **env_kwargs), seed=0, **config.model_kwargs())
+            start = time.perf_counter()
+            with tempfile.TemporaryDirectory() as work:
+                report = train_dagger(model.policy, env_id, work, env_kwargs=env_kwargs, rounds=rounds,
+                                      episodes_per_round=episodes_per_round, epochs=10, eval_episodes=0,
+                                      betas=[1.0] * rounds if method == "bc" else None, progress_bar=False,
+                                      verbose=0)
+            seconds = time.perf_counter() - start
+            env = make_env(env_id, **env_kwargs)
+            result = evaluate_model(model, env, eval_episodes, 10_000)
+            env.close()
+            rows.append({"env": env_id, "env_kwargs": env_kwargs, "setting": what, "method": method,
+                         "held_out_success_rate": result.success_rate, "eval_episodes": eval_episodes,
+                         "episodes_played": rounds * episodes_per_round,
+                         "labelled_steps": report.rounds[-1].dataset_steps, "seconds": round(seconds, 1)})
+            print(rows[-1], flush=True)
+    return _save("maze_bc_vs_dagger", {"policy": "ppo_lstm MlpLstmPolicy (zoo_configs/ppo_lstm.yml Maze*)",
+                                       "rounds": rounds, "episodes_per_round": episodes_per_round, "rows": rows,
+                                       "command": "python -m sb3_plus.bench --only maze"})
+
+
+BENCHES = {"collect": bench_collect, "fps": bench_fps, "bc": bench_bc, "e2e": bench_e2e, "maze": bench_maze}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m sb3_plus.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--only", nargs="+", choices=sorted(BENCHES), default=list(BENCHES))
     p.add_argument("--budget-minutes", type=float, default=10.0, help="wall budget of each e2e setting")
+    p.add_argument("--arms", nargs="+", choices=E2E_ARMS, default=list(E2E_ARMS), help="e2e settings to run")
     args = p.parse_args(argv)
     set_torch_threads()
     os.environ.setdefault("MINARI_DATASETS_PATH", str(Path("bench/datasets").resolve()))
     for name in args.only:
         if name == "e2e":
-            bench_e2e(args.budget_minutes)
+            bench_e2e(args.budget_minutes, arms=args.arms)
         else:
             BENCHES[name]()
 

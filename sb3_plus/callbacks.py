@@ -67,12 +67,16 @@ class SuccessEvalCallback(_PeriodicCallback):
     :param seed: first evaluation seed (held out from training by default).
     :param success_threshold: success rate that counts as solved.
     :param reward_threshold: mean return that counts as solved.
+    :param on_eval: called as ``on_eval(num_timesteps, result)`` after each evaluation; an exception
+        it raises (e.g. ``optuna.TrialPruned``) stops training and propagates.
     """
 
     def __init__(self, make_eval_env: Callable[[], gym.Env], eval_freq: int, n_eval_episodes: int, run_dir: str | Path,
                  seed: int = HELD_OUT_SEED, success_threshold: float | None = None,
-                 reward_threshold: float | None = None, deterministic: bool = True, verbose: int = 1) -> None:
+                 reward_threshold: float | None = None, deterministic: bool = True, verbose: int = 1,
+                 on_eval: Callable[[int, EvalResult], None] | None = None) -> None:
         super().__init__(eval_freq, verbose)
+        self.on_eval = on_eval
         self.make_eval_env = make_eval_env
         self.n_eval_episodes = n_eval_episodes
         self.run_dir = Path(run_dir)
@@ -145,6 +149,8 @@ class SuccessEvalCallback(_PeriodicCallback):
             print(f"eval @ {self.model.num_timesteps:>8} steps: success {result.success_rate:.0%}, "
                   f"return {result.mean_return:.3f} +- {result.std_return:.3f}, length {result.mean_length:.0f}"
                   f"{' (solved)' if self.solved else ''}", flush=True)
+        if self.on_eval is not None:
+            self.on_eval(self.model.num_timesteps, result)
         return result
 
     def _on_training_end(self) -> None:
@@ -183,17 +189,19 @@ def checkpoint_steps(path: Path) -> int:
 
 
 class WallTimeLimit(BaseCallback):
-    """Stop training once ``max_seconds`` of wall time have passed since training started."""
+    """Stop training once ``max_seconds`` of wall time have passed since ``start`` (``time.perf_counter()``
+    value; default: when training starts), so time spent before ``learn`` (pretraining) can count too."""
 
-    def __init__(self, max_seconds: float) -> None:
+    def __init__(self, max_seconds: float, start: float | None = None) -> None:
         super().__init__(0)
         self.max_seconds = float(max_seconds)
+        self._fixed_start = start
         self._start = 0.0
 
     def _on_training_start(self) -> None:
         import time
 
-        self._start = time.perf_counter()
+        self._start = time.perf_counter() if self._fixed_start is None else self._fixed_start
 
     def _on_step(self) -> bool:
         import time

@@ -27,7 +27,7 @@ import numpy as np
 from sb3_plus.cli_common import parse_kv, run_cli
 from sb3_plus.utils import set_torch_threads, write_json_atomic
 
-PRETRAIN_METHODS = ("bc",)
+PRETRAIN_METHODS = ("bc", "dagger", "gail", "airl")
 
 
 @dataclass
@@ -54,9 +54,14 @@ def _next_run_dir(log_folder: Path, algo: str, env_id: str) -> Path:
     return run
 
 
-def _find_resume_model(path: Path) -> tuple[Path, Path]:
-    """``-i`` accepts a model zip or a run folder; return (model zip, run folder to write into)."""
+def _find_resume_model(path: Path) -> tuple[Path | None, Path]:
+    """``-i`` accepts a model zip or a run folder; return (model zip, run folder to write into).
+
+    A run folder killed during pretraining, before any model was saved, gives ``(None, folder)``.
+    """
     if path.is_dir():
+        if _unfinished_pretraining(path) is not None and not any(path.glob("*.zip")):
+            return None, path
         # the newest of checkpoints, an interrupted save and a finished run's model
         candidates = [*(path / "checkpoints").glob("model_*_steps.zip"),
                       *(p for p in path.glob("*.zip") if p.name != "best_model.zip")]
@@ -66,8 +71,7 @@ def _find_resume_model(path: Path) -> tuple[Path, Path]:
         return candidates[-1], path
     if not path.is_file():
         raise FileNotFoundError(f"trained agent {path} not found. Fix: pass a model .zip or a run folder")
-    run = path.parent.parent if path.parent.name == "checkpoints" else path.parent
-    return path, run
+    return path, _run_folder_of(path)
 
 
 def make_vec_env_for(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, Any], vec_env: str = "dummy",
@@ -108,16 +112,37 @@ def _vecnormalize_for(model_path: Path) -> Path | None:
     return next((c for c in candidates if c.exists()), None)
 
 
-def pretrain_policy(model: Any, method: str, dataset_id: str, settings: dict[str, Any], progress: bool,
-                    seed: int) -> dict[str, Any]:
-    """Pretrain ``model.policy`` in place by BC on a Minari dataset; returns the report as a dict."""
+_BC_SETTINGS = {"epochs", "batch_size", "seq_len", "lr", "ent_coef", "l2_coef", "max_grad_norm",
+                "critic_warmup_epochs", "gamma", "holdout_fraction", "max_seconds"}
+_DAGGER_SETTINGS = (_BC_SETTINGS - {"max_seconds"}) | {
+    "rounds", "episodes_per_round", "beta", "beta_decay", "betas", "n_envs", "eval_episodes", "deterministic",
+    "rollout_max_steps", "initial_epochs"}
+_ADVERSARIAL_SETTINGS = {"timesteps", "demo_batch_size", "n_disc_updates_per_round", "disc_lr"}
+#: Settings each pretraining method accepts (``--pretrain-*`` flags, ``pretrain:`` in a zoo config).
+PRETRAIN_SETTINGS = {"bc": _BC_SETTINGS, "dagger": _DAGGER_SETTINGS, "gail": _ADVERSARIAL_SETTINGS,
+                     "airl": _ADVERSARIAL_SETTINGS}
+
+
+def pretrain_settings_for(method: str, config_pretrain: dict[str, Any] | None,
+                          overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A method's settings from a zoo ``pretrain:`` entry: shared keys, then the method's own sub-dict.
+
+    Example entry: ``pretrain: {epochs: 30, dagger: {rounds: 4, epochs: 8}}``: BC runs 30
+    epochs; DAgger 4 rounds of 8 epochs.
+    """
+    allowed = PRETRAIN_SETTINGS.get(method, set())
+    # shared keys apply where the method has them (a BC ``epochs`` is no GAIL setting)
+    base = {k: v for k, v in (config_pretrain or {}).items() if k in allowed}
+    base.update((config_pretrain or {}).get(method) or {})
+    base.update(overrides or {})
+    return base
+
+
+def _dataset(dataset_id: str) -> Any:
     import minari
 
     from sb3_plus.data.storage import datasets_root, minari_root
-    from sb3_plus.imitation.bc import train_bc
 
-    if method not in PRETRAIN_METHODS:
-        raise ValueError(f"unknown pretraining method {method!r}; choose from {', '.join(PRETRAIN_METHODS)}")
     root = datasets_root()
     if not (root / dataset_id).exists():
         raise FileNotFoundError(
@@ -125,16 +150,51 @@ def pretrain_policy(model: Any, method: str, dataset_id: str, settings: dict[str
             f"python -m sb3_plus.collect_expert --env ... --dataset-id {dataset_id}, or set MINARI_DATASETS_PATH"
         )
     with minari_root(root):
-        dataset = minari.load_dataset(dataset_id)
-    allowed = {"epochs", "batch_size", "seq_len", "lr", "ent_coef", "l2_coef", "max_grad_norm",
-               "critic_warmup_epochs", "gamma", "holdout_fraction", "max_seconds"}
-    unknown = set(settings) - allowed
+        return minari.load_dataset(dataset_id)
+
+
+def pretrain_policy(model: Any, method: str, dataset_id: str | None, settings: dict[str, Any], progress: bool,
+                    seed: int, *, env_id: str | None = None, env_kwargs: dict[str, Any] | None = None,
+                    work_dir: Path | None = None, expert: str = "waypoint", route: Any = None,
+                    max_seconds: float | None = None, verbose: int = 1) -> dict[str, Any]:
+    """Pretrain ``model`` in place (BC, DAgger, GAIL or AIRL); returns the report as a dict.
+
+    :param model: the SB3 model RL will train next.
+    :param method: one of :data:`PRETRAIN_METHODS`.
+    :param dataset_id: Minari dataset (needed by bc, gail and airl; DAgger's optional first data).
+    :param settings: the method's settings (see :data:`PRETRAIN_SETTINGS`).
+    :param env_id: env of DAgger's rollouts.
+    :param env_kwargs: env options of DAgger's rollouts (the training config's).
+    :param work_dir: DAgger's (resumable) folder, adversarial logs.
+    :param expert: DAgger's expert.
+    :param route: the expert's route (file), default the map's route file or the planner.
+    :param max_seconds: wall budget of the pretraining.
+    """
+    if method not in PRETRAIN_METHODS:
+        raise ValueError(f"unknown pretraining method {method!r}; choose from {', '.join(PRETRAIN_METHODS)}")
+    unknown = set(settings) - PRETRAIN_SETTINGS[method]
     if unknown:
-        raise ValueError(f"unknown pretraining setting(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        raise ValueError(f"unknown {method} setting(s) {sorted(unknown)}; allowed: {sorted(PRETRAIN_SETTINGS[method])}")
     kwargs = dict(settings)
-    kwargs.setdefault("gamma", getattr(model, "gamma", 0.99))
-    report = train_bc(model.policy, dataset, progress_bar=progress, seed=seed, **kwargs)
-    out = report.to_dict()
+    if method in ("bc", "dagger"):
+        kwargs.setdefault("gamma", getattr(model, "gamma", 0.99))
+    if method == "bc":
+        from sb3_plus.imitation.bc import train_bc
+
+        if max_seconds is not None:
+            kwargs["max_seconds"] = min(kwargs.get("max_seconds", max_seconds), max_seconds)
+        out = train_bc(model.policy, _dataset(dataset_id), progress_bar=progress, seed=seed, **kwargs).to_dict()
+    elif method == "dagger":
+        from sb3_plus.imitation.dagger import train_dagger
+
+        out = train_dagger(model.policy, env_id, work_dir or Path("dagger"), env_kwargs=env_kwargs, expert=expert,
+                           route=route, initial_dataset=_dataset(dataset_id) if dataset_id else None, seed=seed,
+                           progress_bar=progress, verbose=verbose, max_seconds=max_seconds, **kwargs).to_dict()
+    else:
+        from sb3_plus.imitation.adversarial import train_adversarial
+
+        out = train_adversarial(model, _dataset(dataset_id), method, log_dir=work_dir or Path(method),
+                                progress_bar=progress, max_seconds=max_seconds, **kwargs)
     out.update(method=method, dataset_id=dataset_id)
     return out
 
@@ -165,6 +225,10 @@ def train(
     verbose: int = 1,
     command: str | None = None,
     max_seconds: float | None = None,
+    callback: Any = None,
+    on_eval: Any = None,
+    expert: str = "waypoint",
+    route: str | os.PathLike | None = None,
 ) -> TrainResult:
     """Train ``algo`` on ``env_id`` with the hyperparameters of ``zoo_configs/<algo>.yml``.
 
@@ -180,9 +244,10 @@ def train(
     :param save_freq: env steps between checkpoints (-1: only the final model and on interrupt).
     :param trained_agent: a model zip or a run folder to resume (schedules and step counts continue).
     :param progress: show progress bars.
-    :param pretrain: ``"bc"`` to pretrain on ``dataset`` before RL.
+    :param pretrain: ``"bc"`` (on ``dataset``), ``"dagger"`` (the expert labels the learner's states;
+        ``dataset`` optional), ``"gail"`` or ``"airl"`` (on ``dataset``, feedforward policies) before RL.
     :param dataset: Minari dataset id for pretraining.
-    :param pretrain_kwargs: BC settings (``epochs``, ``batch_size``, ``seq_len``, ``lr``, ...).
+    :param pretrain_kwargs: the method's settings (see :data:`PRETRAIN_SETTINGS`), over the config's ``pretrain:``.
     :param device: torch device.
     :param n_envs: override the config's number of envs.
     :param vec_env: ``dummy`` or ``subproc`` (default: the config's ``vec_env_class``).
@@ -191,7 +256,13 @@ def train(
     :param tensorboard: write TensorBoard logs under the run folder.
     :param verbose: 0 silent, 1 info.
     :param command: the command line, stored in the run folder.
-    :param max_seconds: stop RL after this much wall time (the model is saved and evaluated as usual).
+    :param max_seconds: wall budget of the whole call, pretraining included: RL stops once it is spent
+        (the model is saved and evaluated as usual).
+    :param callback: extra SB3 callback(s) for ``learn``.
+    :param expert: DAgger's expert (see :data:`sb3_plus.experts.EXPERTS`).
+    :param route: the expert's route file (default: ``experts/<family>/<map>.yaml`` or the planner).
+    :param on_eval: ``on_eval(num_timesteps, EvalResult)`` after every held-out evaluation (pretraining's
+        included, at step 0); an exception it raises stops the run and propagates.
     """
     from stable_baselines3.common.logger import configure
 
@@ -203,29 +274,38 @@ def train(
 
     threads = set_torch_threads(torch_threads)
     start = time.perf_counter()
+    if trained_agent is not None and conf_file is None:
+        # a resumed run keeps its resolved config (env options, overrides, budget) unless told otherwise
+        saved = _run_folder_of(Path(trained_agent)) / "config.yml"
+        conf_file = saved if saved.exists() else None
     config = load_hyperparams(algo, env_id, conf_file=conf_file, overrides=hyperparams)
-    cli = {k: v for k, v in {"n_timesteps": n_timesteps, "n_envs": n_envs, "vec_env_class": vec_env}.items()
-           if v is not None}
+    cli = {k: v for k, v in {"n_timesteps": n_timesteps, "n_envs": n_envs, "vec_env_class": vec_env,
+                             "eval_freq": eval_freq or None, "eval_episodes": eval_episodes}.items() if v is not None}
     if env_kwargs:
         cli["env_kwargs"] = {**config.env_kwargs, **env_kwargs}
     if cli:
         config = apply_overrides(config, cli)
-    pretrain_settings = dict(config.pretrain or {})
-    config_method = pretrain_settings.pop("method", None)
-    config_dataset = pretrain_settings.pop("dataset", None)
-    method = pretrain or config_method
-    dataset = dataset or config_dataset
-    pretrain_settings.update(pretrain_kwargs or {})
-    if config.seq_len and "seq_len" not in pretrain_settings and algo == "ppo_lstm":
-        pretrain_settings["seq_len"] = config.seq_len
-    if method and not dataset:
-        raise ValueError(f"--pretrain {method} needs --dataset ID (make one with python -m sb3_plus.collect_expert)")
+    config_pretrain = dict(config.pretrain or {})
+    method = pretrain or config_pretrain.get("method")
+    dataset = dataset or config_pretrain.get("dataset")
     if method and method not in PRETRAIN_METHODS:
         raise ValueError(f"unknown --pretrain {method!r}; choose from {', '.join(PRETRAIN_METHODS)}")
+    pretrain_settings = pretrain_settings_for(method, config_pretrain, pretrain_kwargs) if method else {}
+    if method in ("bc", "dagger") and config.seq_len and "seq_len" not in pretrain_settings and algo == "ppo_lstm":
+        pretrain_settings["seq_len"] = config.seq_len
+    if method and method != "dagger" and not dataset:
+        raise ValueError(f"--pretrain {method} needs --dataset ID (make one with python -m sb3_plus.collect_expert)")
+    if method and pretrain_settings:
+        unknown = set(pretrain_settings) - PRETRAIN_SETTINGS[method]
+        if unknown:
+            raise ValueError(f"unknown {method} setting(s) {sorted(unknown)}; allowed: "
+                             f"{sorted(PRETRAIN_SETTINGS[method])}")
 
     resume_model: Path | None = None
+    unfinished = None
     if trained_agent is not None:
         resume_model, run_dir = _find_resume_model(Path(trained_agent))
+        unfinished = _unfinished_pretraining(run_dir)
     else:
         run_dir = _next_run_dir(Path(log_folder), algo, env_id)
     algo_cls = ALGOS[algo]
@@ -263,12 +343,16 @@ def train(
             "resumed_from": str(resume_model) if resume_model else None, "torch_threads": threads,
             "python": platform.python_version(), "device": device,
         }
+        if trained_agent is not None and (run_dir / "run_info.json").exists():  # keep the run's pretraining record
+            info["pretrain"] = json.loads((run_dir / "run_info.json").read_text()).get("pretrain")
         n_eval = eval_episodes or config.eval_episodes or 10
-        freq = eval_freq if eval_freq is not None else (config.eval_freq or max(config.n_timesteps // 10, 1))
+        freq = eval_freq if eval_freq is not None else (
+            config.eval_freq if config.eval_freq is not None else max(config.n_timesteps // 10, 1))
         eval_cb = SuccessEvalCallback(
             lambda: make_env(env_id, **config.env_kwargs), eval_freq=max(freq, 1), n_eval_episodes=n_eval,
             run_dir=run_dir, seed=HELD_OUT_SEED if eval_seed is None else eval_seed,
             success_threshold=config.success_threshold, reward_threshold=config.reward_threshold, verbose=verbose,
+            on_eval=on_eval,
         )
         callbacks: list[Any] = []
         if freq and freq > 0:
@@ -276,12 +360,25 @@ def train(
         checkpoint_cb = AtomicCheckpointCallback(save_freq if save_freq > 0 else 10**12, run_dir)
         callbacks.append(checkpoint_cb)
         if max_seconds is not None:
-            callbacks.append(WallTimeLimit(max_seconds))
+            callbacks.append(WallTimeLimit(max_seconds, start=start))
+        if callback is not None:
+            callbacks.extend(callback if isinstance(callback, (list, tuple)) else [callback])
 
-        if method and resume_model is None:
+        if unfinished is not None:  # a run killed while pretraining: pretrain again (DAgger resumes its rounds)
+            method, dataset = unfinished.get("method"), unfinished.get("dataset_id")
+            pretrain_settings = unfinished.get("settings") or {}
+            expert, route = unfinished.get("expert", expert), unfinished.get("route", route)
+        if method and (trained_agent is None or unfinished is not None):
             if verbose:
-                print(f"pretraining ({method}) on {dataset} ...", flush=True)
-            info["pretrain"] = pretrain_policy(model, method, dataset, pretrain_settings, progress, seed)
+                print(f"pretraining ({method}){f' on {dataset}' if dataset else ''} ...", flush=True)
+            info["pretrain"] = {"method": method, "dataset_id": dataset, "settings": pretrain_settings,
+                                "expert": expert, "route": str(route) if route else None, "finished": False}
+            write_json_atomic(run_dir / "run_info.json", info)
+            budget = None if max_seconds is None else max(max_seconds - (time.perf_counter() - start), 0.0)
+            info["pretrain"] = {**info["pretrain"], **pretrain_policy(
+                model, method, dataset, pretrain_settings, progress, seed, env_id=env_id,
+                env_kwargs=config.env_kwargs, work_dir=run_dir / method, expert=expert, route=route,
+                max_seconds=budget, verbose=verbose), "finished": True}
             if freq and freq > 0:
                 eval_cb.init_callback(model)
                 result = eval_cb.evaluate(record=True)
@@ -290,7 +387,7 @@ def train(
 
         remaining = max(config.n_timesteps - model.num_timesteps, 0)
         if remaining > 0:
-            model.learn(remaining, callback=callbacks, progress_bar=progress, reset_num_timesteps=resume_model is None,
+            model.learn(remaining, callback=callbacks, progress_bar=progress, reset_num_timesteps=resume_model is None and model.num_timesteps == 0,
                         tb_log_name="run")
         model_path = save_model_atomic(model, run_dir / f"{env_id.replace('/', '_')}.zip")
         save_vecnormalize_atomic(model.get_env(), run_dir / "vecnormalize.pkl")
@@ -319,6 +416,24 @@ def train(
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         venv.close()
+
+
+def _run_folder_of(path: Path) -> Path:
+    """The run folder of ``-i PATH`` (a run folder, its model zip, or a checkpoint)."""
+    if path.is_dir():
+        return path
+    return path.parent.parent if path.parent.name == "checkpoints" else path.parent
+
+
+def _unfinished_pretraining(run_dir: Path) -> dict[str, Any] | None:
+    """The pretraining record of a run that was stopped before its pretraining finished."""
+    path = run_dir / "run_info.json"
+    if not path.exists():
+        return None
+    pretrain = json.loads(path.read_text()).get("pretrain")
+    if isinstance(pretrain, dict) and pretrain.get("finished") is False:
+        return pretrain
+    return None
 
 
 def _main_thread() -> bool:
@@ -387,11 +502,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pretrain-lr", type=float, default=None)
     p.add_argument("--pretrain-seq-len", type=int, default=None)
     p.add_argument("--critic-warmup-epochs", type=int, default=None)
+    p.add_argument("--expert", default="waypoint", help="DAgger's expert")
+    p.add_argument("--route", default=None, help="the expert's route file (default: the map's, else planned)")
+    p.add_argument("--dagger-rounds", type=int, default=None)
+    p.add_argument("--dagger-episodes", type=int, default=None, help="episodes per DAgger round")
+    p.add_argument("--dagger-beta", type=float, default=None, help="expert probability in round 0")
+    p.add_argument("--dagger-beta-decay", type=float, default=None, help="beta factor per round")
+    p.add_argument("--adversarial-timesteps", type=int, default=None, help="GAIL/AIRL generator steps")
     p.add_argument("--device", default="cpu")
     p.add_argument("--n-envs", type=int, default=None)
     p.add_argument("--vec-env", choices=("dummy", "subproc"), default=None)
     p.add_argument("--torch-threads", type=int, default=None, help="torch threads (default 1)")
-    p.add_argument("--max-minutes", type=float, default=None, help="stop RL after this much wall time")
+    p.add_argument("--max-minutes", type=float, default=None, help="wall budget of the run, pretraining included; RL stops when it is spent")
     p.add_argument("--verbose", type=int, default=1)
     return p
 
@@ -400,7 +522,9 @@ def main(argv: Sequence[str] | None = None) -> TrainResult:
     args = build_parser().parse_args(argv)
     pretrain_kwargs = {k: v for k, v in {
         "epochs": args.pretrain_epochs, "batch_size": args.pretrain_batch_size, "lr": args.pretrain_lr,
-        "seq_len": args.pretrain_seq_len, "critic_warmup_epochs": args.critic_warmup_epochs}.items() if v is not None}
+        "seq_len": args.pretrain_seq_len, "critic_warmup_epochs": args.critic_warmup_epochs,
+        "rounds": args.dagger_rounds, "episodes_per_round": args.dagger_episodes, "beta": args.dagger_beta,
+        "beta_decay": args.dagger_beta_decay, "timesteps": args.adversarial_timesteps}.items() if v is not None}
     argv_list = list(sys.argv[1:] if argv is None else argv)
     result = train(
         args.algo, args.env, n_timesteps=args.n_timesteps, seed=args.seed, log_folder=args.log_folder,
@@ -409,7 +533,7 @@ def main(argv: Sequence[str] | None = None) -> TrainResult:
         trained_agent=args.trained_agent, progress=args.progress, pretrain=args.pretrain, dataset=args.dataset,
         pretrain_kwargs=pretrain_kwargs, device=args.device, n_envs=args.n_envs, vec_env=args.vec_env,
         env_kwargs=parse_kv(args.env_kwargs, "env kwarg") if args.env_kwargs else None,
-        torch_threads=args.torch_threads, verbose=args.verbose,
+        torch_threads=args.torch_threads, verbose=args.verbose, expert=args.expert, route=args.route,
         max_seconds=args.max_minutes * 60 if args.max_minutes else None,
         command="python -m sb3_plus.train " + " ".join(shlex.quote(a) for a in argv_list),
     )

@@ -85,7 +85,7 @@ def test_exception_mid_run_leaves_nothing(minari_datasets_path, monkeypatch):
     import sb3_plus.data.collect as collect_module
 
     calls = {"n": 0}
-    real = collect_module._Episode.add
+    real = collect_module.EpisodeRecorder.add
 
     def failing_add(self, *args):
         calls["n"] += 1
@@ -94,7 +94,7 @@ def test_exception_mid_run_leaves_nothing(minari_datasets_path, monkeypatch):
         return real(self, *args)
 
     monkeypatch.setattr(collect_module, "FLUSH_EVERY", 5)
-    monkeypatch.setattr(collect_module._Episode, "add", failing_add)
+    monkeypatch.setattr(collect_module.EpisodeRecorder, "add", failing_add)
     with pytest.raises(KeyboardInterrupt):
         collect_expert("MazeEasy-v0", episodes=200, progress_bar=False, dataset_id="sb3plus/test/cut-v0")
     assert not (minari_datasets_path / "sb3plus/test/cut-v0").exists()

@@ -71,7 +71,7 @@ def default_dataset_id(env_id: str, expert: str = "waypoint", version: int = 0) 
     return f"sb3plus/{short}/{expert}-v{version}"
 
 
-class _Episode:
+class EpisodeRecorder:
     """Accumulates one episode's arrays (Minari layout: T+1 observations and infos)."""
 
     def __init__(self, obs: Any, info: dict[str, Any]) -> None:
@@ -96,25 +96,25 @@ class _Episode:
         return EpisodeBuffer(
             id=episode_id,
             seed=seed,
-            observations=_stack(self.obs),
-            actions=_stack(self.actions),
+            observations=stack_steps(self.obs),
+            actions=stack_steps(self.actions),
             rewards=np.asarray(self.rewards, dtype=np.float64),
             terminations=np.asarray(self.terms, dtype=bool),
             truncations=np.asarray(self.truncs, dtype=bool),
-            infos=_stack(self.infos),
+            infos=stack_steps(self.infos),
         )
 
 
-def _stack(items: list[Any]) -> Any:
+def stack_steps(items: list[Any]) -> Any:
     first = items[0]
     if isinstance(first, dict):
-        return {k: _stack([it[k] for it in items]) for k in first}
+        return {k: stack_steps([it[k] for it in items]) for k in first}
     if isinstance(first, tuple):
-        return tuple(_stack([it[i] for it in items]) for i in range(len(first)))
+        return tuple(stack_steps([it[i] for it in items]) for i in range(len(first)))
     return np.asarray(items)
 
 
-def _clean_info(info: dict[str, Any]) -> dict[str, Any]:
+def storable_info(info: dict[str, Any], extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """Keep the keys Minari can store identically on every step (pose, success).
 
     Minari's Arrow storage needs at least one dimension per step for every info leaf and
@@ -125,6 +125,8 @@ def _clean_info(info: dict[str, Any]) -> dict[str, Any]:
     pose = info.get("pose")
     if isinstance(pose, dict):
         out["pose"] = np.fromiter(pose.values(), dtype=np.float64, count=len(pose))
+    for key in extra:  # e.g. DAgger's expert label and executed action, as one-element arrays
+        out[key] = np.atleast_1d(np.asarray(info[key]))
     return out
 
 
@@ -187,6 +189,25 @@ class _BackgroundWriter:
         return self.dataset
 
 
+def create_minari_dataset(dataset_id: str, buffers: list[Any], env: gym.Env, algorithm_name: str, description: str,
+                          jpeg_encoding: bool = False) -> Any:
+    """``minari.create_dataset_from_buffers`` in Arrow format for an env made by :func:`sb3_plus.envs.make_env`.
+
+    Minari writes under ``$MINARI_DATASETS_PATH``; callers stage the folder (:func:`staged_dataset`).
+    """
+    import warnings
+
+    import minari
+
+    spec = env.unwrapped.sb3plus_spec
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return minari.create_dataset_from_buffers(
+            dataset_id, buffers, env=_SpecCarrier(env, spec), eval_env=spec, algorithm_name=algorithm_name,
+            author={"sb3-plus"}, description=description, jpeg_encoding=jpeg_encoding, data_format="arrow",
+        )
+
+
 def _dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -241,10 +262,6 @@ def collect_expert(
     :param description: free text stored in the dataset metadata.
     :return: a :class:`CollectionReport`.
     """
-    import warnings
-
-    import minari
-
     from sb3_plus.envs import family_of, make_env
     from sb3_plus.experts import ExpertController
 
@@ -257,17 +274,10 @@ def collect_expert(
     env = make_env(env_id, **env_kwargs)
     try:
         controller = ExpertController(env, route=route)
-        spec = env.unwrapped.sb3plus_spec
 
         def create(buffers: list[Any]) -> Any:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                return minari.create_dataset_from_buffers(
-                    dataset_id, buffers, env=_SpecCarrier(env, spec), eval_env=spec,
-                    algorithm_name="sb3_plus.WaypointExpert", author={"sb3-plus"},
-                    description=description or f"Waypoint expert on {env_id}",
-                    jpeg_encoding=jpeg_encoding, data_format="arrow",
-                )
+            return create_minari_dataset(dataset_id, buffers, env, "sb3_plus.WaypointExpert",
+                                         description or f"Waypoint expert on {env_id}", jpeg_encoding)
 
         with staged_dataset(dataset_id, overwrite=overwrite, root=root):
             writer = _BackgroundWriter(create)
@@ -331,13 +341,13 @@ def _play(env: gym.Env, controller: Any, writer: _BackgroundWriter, episodes: in
             obs, info = env.reset(seed=episode_seed)
             env_time += time.perf_counter() - t0
             expert = controller.reset()
-            episode = _Episode(obs, _clean_info(info))
+            episode = EpisodeRecorder(obs, storable_info(info))
             while True:
                 action = expert.act(info["pose"])
                 t0 = time.perf_counter()
                 obs, reward, term, trunc, info = env.step(action)
                 env_time += time.perf_counter() - t0
-                episode.add(action, obs, float(reward), bool(term), bool(trunc), _clean_info(info))
+                episode.add(action, obs, float(reward), bool(term), bool(trunc), storable_info(info))
                 if term or trunc:
                     break
             replay.append((episode_seed, episode.actions))

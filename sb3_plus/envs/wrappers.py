@@ -134,3 +134,52 @@ class ScenarioRandomizer(gym.Env):
         envs, self._envs = list(self._envs.values()), {}
         for env in envs:
             env.close()
+
+
+class ExpertLabels(gym.Wrapper):
+    """Put the expert's action for the current state in ``info["expert_action"]``, on reset and every step.
+
+    The learner (any policy, recurrent or not, Dict observations included) acts; the
+    expert, which reads the privileged ``info["pose"]``, only labels. This is what DAgger
+    needs: the expert's action for the states the learner reaches.
+
+    :param env: an env whose ``info`` the expert can read (vizdoom, maze families).
+    :param expert: an expert name (``"waypoint"``), an object with ``act(info)`` and an
+        optional ``reset()`` called after every env reset, or a callable ``info -> action``.
+    :param route: route for a named expert (file, :class:`sb3_plus.experts.Route`, ``None``: auto).
+    :raises ExpertActionError: the expert cannot act in this env.
+    """
+
+    def __init__(self, env: gym.Env, expert: Any = "waypoint", route: Any = None) -> None:
+        super().__init__(env)
+        if isinstance(expert, str):
+            from sb3_plus.experts import make_expert
+
+            expert = make_expert(env, expert, route)
+        self.expert = expert
+
+    def _label(self, info: dict[str, Any]) -> Any:
+        from sb3_plus.experts import ExpertActionError
+
+        act = getattr(self.expert, "act", self.expert)
+        action = act(info)
+        if not self.action_space.contains(np.asarray(action, dtype=self.action_space.dtype)
+                                          if isinstance(self.action_space, spaces.Box) else action):
+            raise ExpertActionError(
+                f"the expert's action {action!r} is not in the env's action space {self.action_space}. "
+                "Fix: give the env an expert_action_map that maps turn_left/turn_right/forward/use to its actions"
+            )
+        return action
+
+    def reset(self, **kwargs: Any):
+        obs, info = self.env.reset(**kwargs)
+        reset = getattr(self.expert, "reset", None)
+        if callable(reset) and reset is not getattr(self.expert, "act", None):
+            reset()
+        info["expert_action"] = self._label(info)
+        return obs, info
+
+    def step(self, action: Any):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        info["expert_action"] = self._label(info)
+        return obs, reward, terminated, truncated, info

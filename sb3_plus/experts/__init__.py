@@ -11,7 +11,7 @@ from sb3_plus.experts.follower import ExpertActionError, WaypointExpert, expert_
 from sb3_plus.experts.routes import Route, RouteError, Waypoint, load_route, route_from_dict
 
 __all__ = ["Route", "RouteError", "Waypoint", "WaypointExpert", "ExpertActionError", "load_route",
-           "route_from_dict", "expert_action_map", "ExpertController", "routes_dir", "EXPERTS"]
+           "route_from_dict", "expert_action_map", "ExpertController", "routes_dir", "EXPERTS", "make_expert"]
 
 #: Names accepted by ``--expert``.
 EXPERTS = ("waypoint",)
@@ -106,3 +106,14 @@ class ExpertController:
         if self._expert is None:
             self.reset()
         return self._expert.act(info.get("pose"))
+
+
+def make_expert(env: gym.Env, expert: str = "waypoint", route: str | Path | Route | None = None) -> ExpertController:
+    """The scripted expert called ``expert`` (see :data:`EXPERTS`) bound to ``env``.
+
+    :raises ValueError: unknown expert name.
+    :raises ExpertActionError: the env gives the expert no way to act (no pose or action map).
+    """
+    if expert not in EXPERTS:
+        raise ValueError(f"unknown expert {expert!r}; choose from {', '.join(EXPERTS)}")
+    return ExpertController(env, route=route)
