@@ -21,3 +21,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 USER_ERRORS = _user_errors()
+
+
+def _hub_errors() -> tuple[type[BaseException], ...]:
+    from sb3_plus.hub.errors import HUB_ERRORS
+
+    return HUB_ERRORS
+
+
+USER_ERRORS = USER_ERRORS + _hub_errors()

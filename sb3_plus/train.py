@@ -128,7 +128,8 @@ def pretrain_settings_for(method: str, config_pretrain: dict[str, Any] | None,
     """A method's settings from a zoo ``pretrain:`` entry: shared keys, then the method's own sub-dict.
 
     Example entry: ``pretrain: {epochs: 30, dagger: {rounds: 4, epochs: 8}}``: BC runs 30
-    epochs; DAgger 4 rounds of 8 epochs.
+    epochs; DAgger 4 rounds of 8 epochs. (``pretrain: {finetune: {...}}`` holds the RL
+    hyperparameters used after any pretraining; :func:`train` applies them.)
     """
     allowed = PRETRAIN_SETTINGS.get(method, set())
     # shared keys apply where the method has them (a BC ``epochs`` is no GAIL setting)
@@ -290,6 +291,11 @@ def train(
     dataset = dataset or config_pretrain.get("dataset")
     if method and method not in PRETRAIN_METHODS:
         raise ValueError(f"unknown --pretrain {method!r}; choose from {', '.join(PRETRAIN_METHODS)}")
+    finetune = config_pretrain.get("finetune") or {}
+    if method and finetune and trained_agent is None:
+        # RL after pretraining: the config's `pretrain: {finetune: {...}}` hyperparameters, under --hyperparams
+        given = set(hyperparams) if isinstance(hyperparams, dict) else set(parse_kv(hyperparams or [], "hyperparameter"))
+        config = apply_overrides(config, {k: v for k, v in finetune.items() if k not in given})
     pretrain_settings = pretrain_settings_for(method, config_pretrain, pretrain_kwargs) if method else {}
     if method in ("bc", "dagger") and config.seq_len and "seq_len" not in pretrain_settings and algo == "ppo_lstm":
         pretrain_settings["seq_len"] = config.seq_len
@@ -320,6 +326,7 @@ def train(
 
     previous = signal.signal(signal.SIGTERM, on_signal) if _main_thread() else None
     model = None
+    eval_cb = None
     try:
         if resume_model is not None:
             model = algo_cls.load(resume_model, env=venv, device=device)
@@ -415,6 +422,8 @@ def train(
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if eval_cb is not None:  # e.g. a pruned trial: its evaluation env (a game process) ends here too
+            eval_cb._on_training_end()
         venv.close()
 
 

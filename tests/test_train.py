@@ -163,3 +163,22 @@ def test_dataset_policy_space_mismatch_is_clear(tmp_path):
     message = str(err.value)
     assert "Box(0, 255, (40, 40, 1), uint8)" in message or "40, 40" in message
     assert "50" in message or "(50,)" in message
+
+
+def test_finetune_hyperparameters_apply_after_pretraining_only(tmp_path):
+    collect_expert("MazeEasy-v0", episodes=4, seed=0, progress_bar=False, dataset_id="sb3plus/mazeeasy/ft-v0")
+    conf = tmp_path / "ppo.yml"
+    conf.write_text(
+        "MazeEasy-v0:\n  policy: MlpPolicy\n  n_timesteps: 128\n  n_envs: 2\n  n_steps: 64\n  batch_size: 64\n"
+        "  learning_rate: 0.001\n  ent_coef: 0.01\n"
+        "  pretrain:\n    epochs: 1\n    finetune: {learning_rate: 0.00002, ent_coef: 0.0}\n")
+    common = dict(n_timesteps=128, log_folder=tmp_path / "logs", conf_file=conf, eval_freq=0, verbose=0,
+                  tensorboard=False)
+    pretrained = train("ppo", "MazeEasy-v0", pretrain="bc", dataset="sb3plus/mazeeasy/ft-v0", **common)
+    scratch = train("ppo", "MazeEasy-v0", **common)
+    explicit = train("ppo", "MazeEasy-v0", pretrain="bc", dataset="sb3plus/mazeeasy/ft-v0",
+                     hyperparams=["ent_coef:0.05"], **common)
+    cfg = {name: load_saved_config(r.run_dir / "config.yml", "ppo") for name, r in
+           (("pretrained", pretrained), ("scratch", scratch), ("explicit", explicit))}
+    rl = {name: (c.algo_kwargs["learning_rate"](1.0), c.algo_kwargs["ent_coef"]) for name, c in cfg.items()}
+    assert rl == {"pretrained": (2e-5, 0.0), "scratch": (0.001, 0.01), "explicit": (2e-5, 0.05)}  # --hyperparams win

@@ -101,7 +101,9 @@ class DaggerReport:
 
 
 @dataclass
-class _Rollout:
+class RolloutResult:
+    """Episodes played by :func:`rollout`; ``agree`` counts steps where the learner's choice was the label."""
+
     episodes: list[Any]          # EpisodeRecorder per finished episode (when recording)
     seeds: list[int]
     successes: list[bool]
@@ -110,19 +112,13 @@ class _Rollout:
     steps: int
 
 
-def _batch(observations: list[Any]) -> Any:
-    from sb3_plus.data.collect import stack_steps
-
-    return stack_steps(observations)
-
-
 def _is_recurrent(policy: ActorCriticPolicy) -> bool:
     return hasattr(policy, "lstm_actor")
 
 
 def rollout(policy: ActorCriticPolicy, envs: Sequence[gym.Env], seeds: Sequence[int], beta: float, *,
             rng: np.random.Generator | None = None, deterministic: bool = True, record: bool = True,
-            progress: Any = None, max_steps: int | None = None) -> _Rollout:
+            progress: Any = None, max_steps: int | None = None) -> RolloutResult:
     """Play one episode per seed on ``envs`` (each wrapped in :class:`ExpertLabels`), all envs in one batch.
 
     At every step the expert's label is executed with probability ``beta``, the learner's
@@ -130,12 +126,12 @@ def rollout(policy: ActorCriticPolicy, envs: Sequence[gym.Env], seeds: Sequence[
     ``max_steps`` cuts episodes short (recorded as truncated), so a learner stuck in a loop
     does not fill the round with one state.
     """
-    from sb3_plus.data.collect import EpisodeRecorder
+    from sb3_plus.data.collect import EpisodeRecorder, stack_steps
 
     rng = rng or np.random.default_rng(0)
     n_envs = len(envs)
     pending = list(seeds)[::-1]
-    out = _Rollout([], [], [], [], 0, 0)
+    out = RolloutResult([], [], [], [], 0, 0)
     current: list[dict[str, Any] | None] = [None] * n_envs
     obs: list[Any] = [None] * n_envs
     infos: list[dict[str, Any]] = [{}] * n_envs
@@ -157,7 +153,7 @@ def rollout(policy: ActorCriticPolicy, envs: Sequence[gym.Env], seeds: Sequence[
     while any(c is not None for c in current):
         active = [i for i in range(n_envs) if current[i] is not None]
         # inactive slots repeat an active observation so the batch (and LSTM state) keeps its shape
-        batch = _batch([obs[i] if current[i] is not None else obs[active[0]] for i in range(n_envs)])
+        batch = stack_steps([obs[i] if current[i] is not None else obs[active[0]] for i in range(n_envs)])
         if recurrent:
             actions, state = policy.predict(batch, state=state, episode_start=starts, deterministic=deterministic)
         else:

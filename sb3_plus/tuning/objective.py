@@ -1,0 +1,274 @@
+"""The tuning objective: several seeds per trial, held-out evaluation, intermediate values for pruning.
+
+A trial trains ``len(seeds)`` runs one after the other with :func:`sb3_plus.train.train`,
+each evaluated every ``eval_freq`` env steps on held-out seeds (10000, 10001, ... by
+default; never the training seeds). Its value is the mean over the seeds of the metric:
+
+- ``success``: the final evaluation's success rate;
+- ``return``: the final evaluation's mean return;
+- ``auc``: the area under the success-rate learning curve divided by its length, i.e. the
+  mean success rate over the run's evaluations (evaluations are equally spaced; the one
+  right after pretraining, at step 0, is included), which rewards learning fast;
+- ``auc_return``: the same for the mean return.
+
+Intermediate values. Evaluation ``j`` of a run (``j = round(num_timesteps / eval_freq)``,
+``0`` right after pretraining, at most ``E = ceil(n_timesteps / eval_freq)``) of the
+``k``-th seed is reported at step ``k * (E + 1) + j``, with the value the trial would have
+if it stopped there: the mean over the seeds run so far of each seed's metric at
+evaluation ``j`` (for ``auc``, the mean up to ``j``). Every trial of a study follows the
+same schedule, so the pruner compares trials at the same budget and seed count, and a bad
+trial is stopped while its first seed trains.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+__all__ = ["METRICS", "LearningCurves", "Objective", "SurplusTrial", "worker_id"]
+
+#: Objective metrics, all maximised.
+METRICS = {
+    "success": "final success rate on held-out seeds",
+    "return": "final mean return on held-out seeds",
+    "auc": "area under the success-rate learning curve (mean success over evaluations)",
+    "auc_return": "area under the mean-return learning curve (mean return over evaluations)",
+}
+
+
+def worker_id() -> str:
+    """``host:pid`` of this process, recorded with each trial it runs."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class SurplusTrial(Exception):
+    """The study already has its trials (other workers finished or run them); this one is not run."""
+
+
+def _point(metric: str, success_rate: float, mean_return: float) -> float:
+    return float(success_rate if metric in ("success", "auc") else mean_return)
+
+
+class LearningCurves:
+    """Per-seed evaluation curves of one trial, the values reported to Optuna and the trial value.
+
+    :param metric: one of :data:`METRICS`.
+    :param n_timesteps: env steps per seed.
+    :param eval_freq: env steps between evaluations.
+    """
+
+    def __init__(self, metric: str, n_timesteps: int, eval_freq: int) -> None:
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
+        self.metric = metric
+        self.eval_freq = max(int(eval_freq), 1)
+        self.evals_per_seed = max(math.ceil(int(n_timesteps) / self.eval_freq), 1)
+        self.curves: list[dict[int, float]] = []
+
+    @property
+    def stride(self) -> int:
+        """Steps reserved per seed in the reported step numbers."""
+        return self.evals_per_seed + 1
+
+    def index(self, num_timesteps: int) -> int:
+        """The evaluation index of an evaluation made at ``num_timesteps``."""
+        return min(int(round(num_timesteps / self.eval_freq)), self.evals_per_seed)
+
+    def start_seed(self) -> int:
+        """Begin the next seed's curve; return its index."""
+        self.curves.append({})
+        return len(self.curves) - 1
+
+    def record(self, num_timesteps: int, success_rate: float, mean_return: float) -> tuple[int, float]:
+        """Add an evaluation of the current seed.
+
+        :return: ``(step, value)`` to report: the step number and the running trial value there.
+        """
+        j = self.index(num_timesteps)
+        self.curves[-1][j] = _point(self.metric, success_rate, mean_return)
+        k = len(self.curves) - 1
+        return k * self.stride + j, self.value_at(j)
+
+    def _seed_value_at(self, curve: dict[int, float], j: int) -> float | None:
+        known = [i for i in curve if i <= j]
+        if not known:
+            return None
+        if self.metric.startswith("auc"):
+            return float(sum(curve[i] for i in known) / len(known))
+        return curve[max(known)]
+
+    def value_at(self, j: int) -> float:
+        """Mean over the seeds so far of each seed's value at evaluation ``j``."""
+        values = [v for v in (self._seed_value_at(c, j) for c in self.curves) if v is not None]
+        return float(sum(values) / len(values)) if values else float("nan")
+
+    def seed_value(self, k: int) -> float:
+        """The final value of seed ``k`` (last evaluation, or the mean over evaluations for ``auc``)."""
+        curve = self.curves[k]
+        return self._seed_value_at(curve, max(curve)) if curve else float("nan")
+
+    def trial_value(self) -> float:
+        """The trial's objective: the mean of the seeds' final values."""
+        values = [self.seed_value(k) for k in range(len(self.curves))]
+        return float(sum(values) / len(values)) if values else float("nan")
+
+
+@dataclass
+class Objective:
+    """Callable for ``study.optimize``: sample, train every seed, report, return the seed mean.
+
+    :param algo: the algorithm.
+    :param env_id: the env id.
+    :param space: the :class:`~sb3_plus.tuning.spaces.SearchSpace`.
+    :param base: the config trials start from (zoo entry with ``fixed`` applied).
+    :param fixed: overrides applied to every trial (``--hyperparams``).
+    :param seeds: training seeds; each trial trains one run per seed.
+    :param n_timesteps: env steps per run.
+    :param eval_freq: env steps between evaluations.
+    :param eval_episodes: episodes per evaluation.
+    :param eval_seed: first held-out evaluation seed (``None``: :data:`sb3_plus.evaluation.HELD_OUT_SEED`).
+    :param metric: one of :data:`METRICS`.
+    :param trials_dir: trial run folders go to ``trials_dir/<number>/seed_<seed>/``.
+    :param n_trials: the study's target of finished trials (for the surplus check), or ``None``.
+    :param conf_file: zoo config file (default ``zoo_configs/<algo>.yml``).
+    :param pretrain: pretraining method fixed for the study.
+    :param dataset: Minari dataset id for pretraining.
+    :param env_kwargs: env options for every run.
+    :param device: torch device.
+    :param tensorboard: write TensorBoard logs for each run.
+    :param verbose: 2 prints each run's evaluations.
+    :param train_fn: the training function (``sb3_plus.train.train``).
+    """
+
+    algo: str
+    env_id: str
+    space: Any
+    base: Any
+    fixed: dict[str, Any]
+    seeds: Sequence[int]
+    n_timesteps: int
+    eval_freq: int
+    eval_episodes: int
+    metric: str = "success"
+    eval_seed: int | None = None
+    trials_dir: Path = Path("logs/tune/trials")
+    n_trials: int | None = None
+    conf_file: str | None = None
+    pretrain: str | None = None
+    dataset: str | None = None
+    env_kwargs: dict[str, Any] | None = None
+    device: str = "cpu"
+    tensorboard: bool = False
+    verbose: int = 1
+    train_fn: Callable[..., Any] | None = None
+    worker: str = field(default_factory=worker_id)
+
+    def is_surplus(self, trial: Any) -> bool:
+        """Whether trials numbered before ``trial`` (finished, running or queued) already fill the study."""
+        if self.n_trials is None:
+            return False
+        from optuna.trial import TrialState
+
+        states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+        ahead = sum(1 for t in trial.study.get_trials(deepcopy=False, states=states) if t.number < trial.number)
+        return ahead >= self.n_trials
+
+    def __call__(self, trial: Any) -> float:
+        import optuna
+
+        if self.is_surplus(trial):
+            trial.set_user_attr("surplus", True)
+            trial.study.stop()
+            raise SurplusTrial(f"trial {trial.number} is beyond the study's {self.n_trials} trials")
+        trial.set_user_attr("worker", self.worker)
+        sample = self.space.sample(trial, self.base, self.pretrain)
+        hyperparams = {**self.fixed, **sample.hyperparams}
+        trial.set_user_attr("hyperparams", _jsonable(sample.hyperparams))
+        trial.set_user_attr("pretrain", sample.pretrain)
+        trial.set_user_attr("pretrain_kwargs", _jsonable(sample.pretrain_kwargs))
+        if sample.adjusted:
+            trial.set_user_attr("adjusted", _jsonable(sample.adjusted))
+        curves = LearningCurves(self.metric, self.n_timesteps, self.eval_freq)
+        reported: set[int] = set()
+        runs: list[dict[str, Any]] = []
+        train = self.train_fn
+        if train is None:
+            from sb3_plus.train import train
+        state = {"seed": None}
+
+        def on_eval(num_timesteps: int, result: Any) -> None:
+            step, value = curves.record(num_timesteps, result.success_rate, result.mean_return)
+            if step not in reported and math.isfinite(value):
+                trial.report(value, step)
+                reported.add(step)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"seed {state['seed']} at {num_timesteps} steps: {self.metric} {value:.4g}")
+
+        try:
+            for seed in self.seeds:
+                state["seed"] = seed
+                k = curves.start_seed()
+                start = time.perf_counter()
+                run: dict[str, Any] = {"seed": int(seed)}
+                runs.append(run)
+                result = train(
+                    self.algo, self.env_id, n_timesteps=self.n_timesteps, seed=int(seed),
+                    log_folder=self.trials_dir / f"{trial.number:04d}" / f"seed_{seed}", conf_file=self.conf_file,
+                    hyperparams=hyperparams, eval_freq=self.eval_freq, eval_episodes=self.eval_episodes,
+                    eval_seed=self.eval_seed, pretrain=sample.pretrain,
+                    dataset=self.dataset if sample.pretrain else None,
+                    pretrain_kwargs=dict(sample.pretrain_kwargs) if sample.pretrain else None,
+                    env_kwargs=self.env_kwargs, device=self.device, tensorboard=self.tensorboard,
+                    verbose=1 if self.verbose > 1 else 0, on_eval=on_eval,
+                )
+                final = result.final_eval or {}
+                run.update(value=curves.seed_value(k), success_rate=final.get("success_rate"),
+                           mean_return=final.get("mean_return"), num_timesteps=int(result.num_timesteps),
+                           seconds=round(time.perf_counter() - start, 2), run_dir=str(result.run_dir),
+                           curve={str(j): v for j, v in sorted(curves.curves[k].items())})
+                trial.set_user_attr("seeds", _jsonable(runs))
+        except optuna.TrialPruned:
+            _close_partial(runs, curves)
+            trial.set_user_attr("seeds", _jsonable(runs))
+            raise
+        except Exception as exc:
+            _close_partial(runs, curves)
+            trial.set_user_attr("seeds", _jsonable(runs))
+            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:2000])
+            raise
+        value = curves.trial_value()
+        if not math.isfinite(value):
+            raise ValueError(f"trial {trial.number}: the {self.metric} is not a number ({value}); "
+                             "check that evaluation ran (eval_freq > 0)")
+        return value
+
+
+def _close_partial(runs: list[dict[str, Any]], curves: LearningCurves) -> None:
+    if runs and "value" not in runs[-1] and curves.curves and curves.curves[-1]:
+        k = len(curves.curves) - 1
+        runs[-1].update(partial=True, value=curves.seed_value(k),
+                        curve={str(j): v for j, v in sorted(curves.curves[k].items())})
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    try:
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            return _jsonable(value.item())
+    except ImportError:  # pragma: no cover
+        pass
+    return str(value)
