@@ -76,21 +76,25 @@ def bench_fps(steps: int = 4096) -> dict[str, Any]:
                          "command": "python -m sb3_plus.bench --only fps"})
 
 
-def bench_bc(epochs: int = 40) -> dict[str, Any]:
+def bench_bc(epochs: int = 40, episodes: int = 200) -> dict[str, Any]:
     import minari
 
     from sb3_plus.config import ALGOS, load_hyperparams
+    from sb3_plus.data.collect import collect_expert
     from sb3_plus.data.storage import datasets_root, minari_root
     from sb3_plus.imitation.bc import train_bc
     from sb3_plus.train import make_vec_env_for
 
-    if not (datasets_root() / "sb3plus/bench/waypoint-v0").exists():
-        bench_collect()
-    with minari_root(datasets_root()):
-        dataset = minari.load_dataset("sb3plus/bench/waypoint-v0")
     rows = []
     for algo in ("ppo", "ppo_lstm"):
         config = load_hyperparams(algo, ENV)
+        # the dataset is played with the algo's own preprocessing (ppo stacks 4 frames)
+        dataset_id = f"sb3plus/bench/waypoint-{algo.replace('_', '')}-v0"
+        if not (datasets_root() / dataset_id).exists():
+            collect_expert(ENV, episodes=episodes, seed=0, dataset_id=dataset_id, env_kwargs=config.env_kwargs,
+                           progress_bar=False)
+        with minari_root(datasets_root()):
+            dataset = minari.load_dataset(dataset_id)
         venv = make_vec_env_for(ENV, 1, 0, config.env_kwargs)
         model = ALGOS[algo](config.policy, venv, seed=0, verbose=0, **config.model_kwargs())
         venv.close()
@@ -102,13 +106,13 @@ def bench_bc(epochs: int = 40) -> dict[str, Any]:
                 reached["t"] = time.perf_counter() - start
 
         report = train_bc(model.policy, dataset, epochs=epochs, progress_bar=False, callback=on_epoch)
-        rows.append({"algo": algo, "samples_per_s": round(report.samples_per_second), "epochs": report.epochs_run,
+        rows.append({"algo": algo, "policy": config.policy, "dataset": f"{dataset_id} ({episodes} episodes)",
+                     "samples_per_s": round(report.samples_per_second), "epochs": report.epochs_run,
                      "final_agreement": round(report.holdout_agreement[-1], 3),
                      "best_agreement": round(max(report.holdout_agreement), 3),
                      "seconds_to_95pct_agreement": None if reached["t"] is None else round(reached["t"], 1),
                      "total_seconds": round(report.total_seconds, 1)})
-    return _save("bc", {"env": ENV, "dataset": "sb3plus/bench/waypoint-v0 (200 episodes)", "rows": rows,
-                        "command": "python -m sb3_plus.bench --only bc"})
+    return _save("bc", {"env": ENV, "rows": rows, "command": "python -m sb3_plus.bench --only bc"})
 
 
 E2E_ARMS = ("scratch", "bc", "dagger")
@@ -141,6 +145,7 @@ def bench_e2e(budget_minutes: float = 10.0, eval_episodes: int = 100,
         wall = time.perf_counter() - start
         final = evaluate(result.model_path, ENV, episodes=eval_episodes, seed=10_000).summary()
         pre = result.pretrain or {}
+        before_rl = _dagger_policy_success(result.run_dir, eval_episodes) if arm == "dagger" else None
         rows.append({
             "setting": {"scratch": "RecurrentPPO from scratch", "bc": "100 expert episodes -> BC -> RecurrentPPO",
                         "dagger": "100 expert episodes -> DAgger -> RecurrentPPO"}[arm],
@@ -149,12 +154,34 @@ def bench_e2e(budget_minutes: float = 10.0, eval_episodes: int = 100,
             "held_out_success_rate": final["success_rate"], "mean_return": round(final["mean_return"], 3),
             "mean_length": round(final["mean_length"], 1), "eval_episodes": final["episodes"],
             "pretrain_held_out_success_20": (pre.get("eval") or {}).get("success_rate"),
+            "after_pretraining": None if before_rl is None else {
+                "held_out_success_rate": before_rl, "eval_episodes": eval_episodes,
+                "minutes": round((collect_seconds + pre.get("total_seconds", 0.0)) / 60, 2)},
             "dagger_rounds": [{k: r[k] for k in ("round", "beta", "learner_agreement", "eval_success",
                                                  "dataset_steps", "seconds")} for r in pre.get("rounds", [])],
             "run_dir": str(result.run_dir)})
     return _save("e2e_mywayhome", {
         "env": ENV, "budget_minutes": budget_minutes, "rows": rows, "eval_seeds": f"10000-{10_000 + eval_episodes - 1}",
         "command": f"python -m sb3_plus.bench --only e2e --budget-minutes {budget_minutes}"})
+
+
+def _dagger_policy_success(run_dir: Path, episodes: int) -> float:
+    """Held-out success of the policy as DAgger left it (its last round's weights), before any RL."""
+    import torch as th
+
+    from sb3_plus.config import ALGOS, load_saved_config
+    from sb3_plus.envs import make_env
+    from sb3_plus.evaluation import evaluate_model
+
+    config = load_saved_config(run_dir / "config.yml", "ppo_lstm")
+    env = make_env(ENV, **config.env_kwargs)
+    try:
+        model = ALGOS["ppo_lstm"](config.policy, env, seed=0, **config.model_kwargs())
+        state = json.loads((run_dir / "dagger" / "state.json").read_text())
+        model.policy.load_state_dict(th.load(run_dir / "dagger" / state["policy"], weights_only=True))
+        return evaluate_model(model, env, episodes, 10_000).success_rate
+    finally:
+        env.close()
 
 
 def bench_maze(rounds: int = 8, episodes_per_round: int = 20, eval_episodes: int = 100) -> dict[str, Any]:

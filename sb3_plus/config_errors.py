@@ -8,9 +8,10 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from sb3_plus.envs.registry import UnknownEnvError
     from sb3_plus.experts.follower import ExpertActionError
     from sb3_plus.experts.routes import RouteError
+    from sb3_plus.hub.errors import HUB_ERRORS
 
     errors: list[type[BaseException]] = [DatasetExistsError, UnknownEnvError, RouteError, ExpertActionError,
-                                         FileNotFoundError, ValueError, TypeError]
+                                         FileNotFoundError, ValueError, TypeError, *HUB_ERRORS]
     try:
         from sb3_plus.config import ConfigError
 
@@ -21,12 +22,3 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 USER_ERRORS = _user_errors()
-
-
-def _hub_errors() -> tuple[type[BaseException], ...]:
-    from sb3_plus.hub.errors import HUB_ERRORS
-
-    return HUB_ERRORS
-
-
-USER_ERRORS = USER_ERRORS + _hub_errors()
