@@ -659,7 +659,7 @@ def _parse_categorical(file: str, section: str, name: str, spec: dict, methods: 
         if missing:
             raise err("set", f"no values for the choice(s) {missing}", "give every choice a mapping under set:")
         if extra:
-            raise err("set", f"{extra} are not choices", f"remove them or add them to choices")
+            raise err("set", f"{extra} are not choices", "remove them or add them to choices")
         mapping = {}
         for choice in choices:
             values = raw[choice]

@@ -451,7 +451,6 @@ def _print_stale(say: Callable[[str], None], stale: dict[int, int | None], grace
 def _run(study: Any, objective: Objective, n_trials: int, timeout: float | None, max_failures: int, verbose: int,
          say: Callable[[str], None]) -> dict[str, Any]:
     """Run trials until the study has ``n_trials`` finished, running or queued trials (or time is up)."""
-    import optuna
     from optuna.trial import TrialState
 
     deadline = None if timeout is None else time.monotonic() + float(timeout)
