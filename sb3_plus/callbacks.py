@@ -11,7 +11,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecNormalize
 
-from sb3_plus.evaluation import HELD_OUT_SEED, EvalResult, evaluate_model
+from sb3_plus.evaluation import VALIDATION_SEED, EvalResult, evaluate_model
 from sb3_plus.utils import atomic_path
 
 
@@ -53,7 +53,7 @@ class _PeriodicCallback(BaseCallback):
 
 
 class SuccessEvalCallback(_PeriodicCallback):
-    """Evaluate on held-out seeds every ``eval_freq`` env steps.
+    """Evaluate every ``eval_freq`` env steps on validation seeds (neither training nor held-out report seeds).
 
     Logs ``eval/mean_reward``, ``eval/std_reward``, ``eval/success_rate``,
     ``eval/mean_ep_length`` and ``eval/solved`` (1 once the success or return threshold
@@ -64,7 +64,7 @@ class SuccessEvalCallback(_PeriodicCallback):
     :param eval_freq: env steps, summed over training envs, between evaluations.
     :param n_eval_episodes: episodes per evaluation.
     :param run_dir: where ``evaluations.npz`` and ``best_model.zip`` go.
-    :param seed: first evaluation seed (held out from training by default).
+    :param seed: first evaluation seed (default :data:`sb3_plus.evaluation.VALIDATION_SEED`).
     :param success_threshold: success rate that counts as solved.
     :param reward_threshold: mean return that counts as solved.
     :param on_eval: called as ``on_eval(num_timesteps, result)`` after each evaluation; an exception
@@ -72,7 +72,7 @@ class SuccessEvalCallback(_PeriodicCallback):
     """
 
     def __init__(self, make_eval_env: Callable[[], gym.Env], eval_freq: int, n_eval_episodes: int, run_dir: str | Path,
-                 seed: int = HELD_OUT_SEED, success_threshold: float | None = None,
+                 seed: int = VALIDATION_SEED, success_threshold: float | None = None,
                  reward_threshold: float | None = None, deterministic: bool = True, verbose: int = 1,
                  on_eval: Callable[[int, EvalResult], None] | None = None) -> None:
         super().__init__(eval_freq, verbose)

@@ -11,6 +11,9 @@ import numpy as np
 
 #: Evaluation seeds start here, far from the seeds used for data and training by default.
 HELD_OUT_SEED = 10_000
+#: Evaluations that choose something during a run (``best_model.zip``, DAgger's per-round check)
+#: use seeds from here, so the held-out seeds above stay unseen until the final report.
+VALIDATION_SEED = 20_000
 
 
 @dataclass

@@ -241,7 +241,9 @@ def train(
     :param conf_file: a zoo YAML file instead of ``zoo_configs/<algo>.yml``.
     :param hyperparams: overrides, ``["key:value", ...]`` or a dict.
     :param eval_freq: env steps between evaluations (0 disables; default from config or 10 per run).
-    :param eval_episodes: episodes per evaluation (held-out seeds from ``eval_seed``).
+    :param eval_episodes: episodes per evaluation (validation seeds from ``eval_seed``).
+    :param eval_seed: first seed of those evaluations, which choose ``best_model.zip`` (default
+        :data:`sb3_plus.evaluation.VALIDATION_SEED`, apart from the held-out seeds that ``evaluate`` reports on).
     :param save_freq: env steps between checkpoints (-1: only the final model and on interrupt).
     :param trained_agent: a model zip or a run folder to resume (schedules and step counts continue).
     :param progress: show progress bars.
@@ -262,7 +264,7 @@ def train(
     :param callback: extra SB3 callback(s) for ``learn``.
     :param expert: DAgger's expert (see :data:`sb3_plus.experts.EXPERTS`).
     :param route: the expert's route file (default: ``experts/<family>/<map>.yaml`` or the planner).
-    :param on_eval: ``on_eval(num_timesteps, EvalResult)`` after every held-out evaluation (pretraining's
+    :param on_eval: ``on_eval(num_timesteps, EvalResult)`` after every validation evaluation (pretraining's
         included, at step 0); an exception it raises stops the run and propagates.
     """
     from stable_baselines3.common.logger import configure
@@ -271,7 +273,7 @@ def train(
                                     save_vecnormalize_atomic)
     from sb3_plus.config import ALGOS, apply_overrides, load_hyperparams, save_config
     from sb3_plus.envs import make_env
-    from sb3_plus.evaluation import HELD_OUT_SEED
+    from sb3_plus.evaluation import VALIDATION_SEED
 
     threads = set_torch_threads(torch_threads)
     start = time.perf_counter()
@@ -357,7 +359,7 @@ def train(
             config.eval_freq if config.eval_freq is not None else max(config.n_timesteps // 10, 1))
         eval_cb = SuccessEvalCallback(
             lambda: make_env(env_id, **config.env_kwargs), eval_freq=max(freq, 1), n_eval_episodes=n_eval,
-            run_dir=run_dir, seed=HELD_OUT_SEED if eval_seed is None else eval_seed,
+            run_dir=run_dir, seed=VALIDATION_SEED if eval_seed is None else eval_seed,
             success_threshold=config.success_threshold, reward_threshold=config.reward_threshold, verbose=verbose,
             on_eval=on_eval,
         )
@@ -500,7 +502,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env-kwargs", nargs="+", default=None, metavar="KEY:VALUE", help="override env options")
     p.add_argument("--eval-freq", type=int, default=None, help="env steps between evaluations (0: none)")
     p.add_argument("--eval-episodes", type=int, default=None)
-    p.add_argument("--eval-seed", type=int, default=None, help="first held-out evaluation seed (default 10000)")
+    p.add_argument("--eval-seed", type=int, default=None,
+                   help="first seed of the evaluations during the run, which choose best_model.zip "
+                        "(default 20000; the held-out report uses 10000+)")
     p.add_argument("--save-freq", type=int, default=-1, help="env steps between checkpoints")
     p.add_argument("-i", "--trained-agent", default=None, help="model zip or run folder to resume")
     p.add_argument("-P", "--progress", action="store_true", help="progress bars")

@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--n-timesteps", type=int, default=None, help="env steps per run (default: the config's)")
     p.add_argument("--eval-freq", type=int, default=None, help="env steps between evaluations (default n/5)")
     p.add_argument("--eval-episodes", type=int, default=None, help="episodes per evaluation (default: config, else 10)")
-    p.add_argument("--eval-seed", type=int, default=None, help="first held-out evaluation seed (default 10000)")
+    p.add_argument("--eval-seed", type=int, default=None,
+                   help="first evaluation seed (default 20000; the held-out seeds from 10000 stay for the final report)")
     p.add_argument("--metric", choices=list(METRICS), default=None,
                    help="; ".join(f"{k}: {v}" for k, v in METRICS.items())
                         + " (default: success where the env reports it, as ViZDoom and mazes do, else return)")

@@ -31,6 +31,8 @@ def test_run_folder_contents(tmp_path):
     info = json.loads((run / "run_info.json").read_text())
     assert info["algo"] == "ppo" and info["env_id"] == "MazeEasy-v0" and info["num_timesteps"] == 512
     assert "dataset_id" in info
+    # in-run evaluations choose best_model.zip: validation seeds, not the held-out report's (10000+)
+    assert info["final_eval"]["first_seed"] == 20_000
     with np.load(run / "evaluations.npz") as data:
         assert list(data["timesteps"]) == [256, 512]
         assert data["successes"].shape == (2, 3)
@@ -106,6 +108,28 @@ def test_bc_pretraining_hands_over_to_ppo(tmp_path):
     assert report["eval"]["success_rate"] >= untrained + 0.1
     info = json.loads((result.run_dir / "run_info.json").read_text())
     assert info["dataset_id"] == "sb3plus/mazeeasy/test-v0"
+
+
+def test_best_model_keeps_the_pretrained_policy_when_rl_undoes_it(tmp_path):
+    fixed = {"fixed_layout_seed": 3}  # one maze: BC from a few episodes reaches the goal often
+    collect_expert("MazeEasy-v0", episodes=40, seed=0, progress_bar=False, dataset_id="sb3plus/mazeeasy/best-v0",
+                   env_kwargs=fixed)
+    # RL settings that wreck a policy: a huge entropy bonus at a high learning rate
+    result = train("ppo", "MazeEasy-v0", n_timesteps=1024, log_folder=tmp_path, env_kwargs=fixed,
+                   hyperparams=FAST + ["learning_rate:0.01", "ent_coef:5.0", "n_epochs:10"],
+                   pretrain="bc", dataset="sb3plus/mazeeasy/best-v0", pretrain_kwargs={"epochs": 30},
+                   eval_freq=10**9, eval_episodes=20, verbose=0)
+    with np.load(result.run_dir / "evaluations.npz") as data:
+        assert list(data["timesteps"]) == [0, 1024]       # right after pretraining, and at the end
+        after_bc, after_rl = (float(np.mean(s)) for s in data["successes"])
+    assert after_bc >= 0.3 and after_rl < after_bc
+    from stable_baselines3 import PPO
+
+    best = PPO.load(result.run_dir / "best_model.zip")
+    assert best.num_timesteps == 0, "best_model.zip is the policy as pretraining left it"
+    again = evaluate(result.run_dir / "best_model.zip", "MazeEasy-v0", episodes=20, seed=20_000)
+    assert again.success_rate == after_bc
+    assert PPO.load(result.model_path).num_timesteps == 1024
 
 
 def test_recurrent_bc_then_recurrent_ppo_and_evaluate(tmp_path):

@@ -53,7 +53,7 @@ def test_study_runs_seeds_on_held_out_evaluations_and_tunes_bc_with_rl(maze_stud
     finished = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
     assert len(finished) == 3 and result.trials_run == 3
     settings = study.user_attrs["sb3_plus"]
-    assert settings["seeds"] == [0, 1] and settings["eval_seed"] == 10000 and settings["pretrain"] == "bc"
+    assert settings["seeds"] == [0, 1] and settings["eval_seed"] == 20000 and settings["pretrain"] == "bc"
     for trial in finished:
         pretrain_kwargs = trial.user_attrs["pretrain_kwargs"]
         assert "epochs" in pretrain_kwargs and "rounds" not in pretrain_kwargs   # BC knobs tuned, DAgger's not
@@ -71,7 +71,7 @@ def test_study_runs_seeds_on_held_out_evaluations_and_tunes_bc_with_rl(maze_stud
             for run in runs:
                 info = json.loads((Path(run["run_dir"]) / "run_info.json").read_text())
                 assert info["seed"] == run["seed"] and info["pretrain"]["method"] == "bc"
-                assert info["final_eval"]["first_seed"] == 10000       # held-out evaluation seeds
+                assert info["final_eval"]["first_seed"] == 20000       # validation seeds, not the held-out ones
     bc_epochs = {t.params["pretrain.epochs"]: t.value for t in finished if t.state.name == "COMPLETE"}
     assert bc_epochs, "at least one trial completes"
 
@@ -128,7 +128,7 @@ def test_bad_trial_is_pruned_early(tmp_path, maze_dataset, monkeypatch, pruner, 
     space.write_text("default:\n  pretrain.epochs: {type: int, low: 1, high: 50}\n")
     storage = f"sqlite:///{tmp_path / 'prune.db'}"
     study = optuna.create_study(study_name="prune", storage=storage, direction="maximize")
-    study.enqueue_trial({"pretrain.epochs": 50})   # BC solves the maze: success 1.0 after pretraining
+    study.enqueue_trial({"pretrain.epochs": 50})   # BC plays the maze well: success >= 0.75 after pretraining
     study.enqueue_trial({"pretrain.epochs": 1})    # 1 epoch does not: success 0.0
     result = tune("ppo", "MazeEasy-v0", n_trials=2, study_name="prune", storage=storage, log_folder=tmp_path,
                   pruner=pruner, n_startup_trials=1, n_warmup_evals=0, seeds=2, n_timesteps=256, eval_freq=128,
@@ -136,7 +136,7 @@ def test_bad_trial_is_pruned_early(tmp_path, maze_dataset, monkeypatch, pruner, 
                                                                  "learning_rate": 1e-7},
                   env_kwargs=LAYOUT, pretrain="bc", dataset=DATASET, verbose=0)
     first, second = optuna.load_study(study_name="prune", storage=storage).trials
-    assert first.state.name == "COMPLETE" and first.value == 1.0
+    assert first.state.name == "COMPLETE" and first.value >= 0.75
     assert second.state.name == second_state
     if second_state == "PRUNED":
         assert max(second.intermediate_values) < 3          # stopped during its first seed
@@ -188,7 +188,7 @@ def test_clear_errors_before_any_trial(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "cannot open storage postgresql+psycopg://u@127.0.0.1" in err and "database server runs" in err
     with pytest.raises(TuneError, match="overlap the evaluation seeds"):
-        tune("ppo", "MazeEasy-v0", n_trials=1, log_folder=tmp_path, seed=10000, eval_episodes=2, verbose=0)
+        tune("ppo", "MazeEasy-v0", n_trials=1, log_folder=tmp_path, seed=20000, eval_episodes=2, verbose=0)
     assert not list(Path(tmp_path).glob("**/trials/*")), "no trial ran"
 
 

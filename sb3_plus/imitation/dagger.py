@@ -60,7 +60,7 @@ class DaggerRound:
     ``learner_agreement`` is measured on the states this round visited, with the policy
     as it was before the round's retraining: how often the learner's own choice equals
     the expert's label there. ``eval_success`` is the retrained learner alone (beta 0)
-    on held-out seeds.
+    on validation seeds.
     """
 
     round: int
@@ -327,8 +327,8 @@ def train_dagger(
     :param initial_epochs: BC epochs on ``initial_dataset`` alone before round 0 (DAgger from a BC policy).
     :param critic_warmup_epochs: value-head regression epochs after the last round's BC.
     :param n_envs: envs played side by side (one policy batch).
-    :param eval_episodes: held-out episodes of the learner alone after each round (0: skip).
-    :param eval_seed: first held-out seed (default :data:`sb3_plus.evaluation.HELD_OUT_SEED`).
+    :param eval_episodes: validation episodes of the learner alone after each round (0: skip).
+    :param eval_seed: first evaluation seed (default :data:`sb3_plus.evaluation.VALIDATION_SEED`).
     :param deterministic: the learner acts greedily in rollouts and evaluation.
     :param rollout_max_steps: cut DAgger rollout episodes after this many steps (evaluation is never cut).
     :param seed: seeds the rollouts, the beta draws and BC.
@@ -343,7 +343,7 @@ def train_dagger(
     from sb3_plus.data.storage import staged_dataset
     from sb3_plus.envs import make_env
     from sb3_plus.envs.wrappers import ExpertLabels
-    from sb3_plus.evaluation import HELD_OUT_SEED
+    from sb3_plus.evaluation import VALIDATION_SEED
     from sb3_plus.imitation.bc import _as_episodes
 
     unknown = set(bc_kwargs) - set(_BC_KEYS)
@@ -357,7 +357,7 @@ def train_dagger(
     data_root = (work_dir / "datasets").resolve()
     env_kwargs = dict(env_kwargs or {})
     schedule = _betas(rounds, (1.0 if initial_dataset is None else 0.5) if beta is None else beta, beta_decay, betas)
-    eval_seed = HELD_OUT_SEED if eval_seed is None else eval_seed
+    eval_seed = VALIDATION_SEED if eval_seed is None else eval_seed
 
     report = DaggerReport(work_dir=str(work_dir), env_id=env_id)
     state = _load_state(work_dir, env_id, env_kwargs, policy)
@@ -452,6 +452,6 @@ def _round_line(r: DaggerRound) -> str:
     if r.bc_agreement is not None:
         parts.append(f"BC agreement {r.bc_agreement:.2f}")
     if r.eval_success is not None:
-        parts.append(f"held-out success {r.eval_success:.0%}")
+        parts.append(f"validation success {r.eval_success:.0%}")
     parts.append(f"{r.seconds:.0f} s")
     return ", ".join(parts)

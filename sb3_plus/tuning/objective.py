@@ -1,8 +1,9 @@
-"""The tuning objective: several seeds per trial, held-out evaluation, intermediate values for pruning.
+"""The tuning objective: several seeds per trial, validation seeds, intermediate values for pruning.
 
 A trial trains ``len(seeds)`` runs one after the other with :func:`sb3_plus.train.train`,
-each evaluated every ``eval_freq`` env steps on held-out seeds (10000, 10001, ... by
-default; never the training seeds). Its value is the mean over the seeds of the metric:
+each evaluated every ``eval_freq`` env steps on validation seeds (20000, 20001, ... by
+default; never the training seeds, nor the held-out seeds from 10000 that a final report
+uses). Its value is the mean over the seeds of the metric:
 
 - ``success``: the final evaluation's success rate;
 - ``return``: the final evaluation's mean return;
@@ -34,8 +35,8 @@ __all__ = ["METRICS", "LearningCurves", "Objective", "SurplusTrial", "worker_id"
 
 #: Objective metrics, all maximised.
 METRICS = {
-    "success": "final success rate on held-out seeds",
-    "return": "final mean return on held-out seeds",
+    "success": "final success rate on validation seeds",
+    "return": "final mean return on validation seeds",
     "auc": "area under the success-rate learning curve (mean success over evaluations)",
     "auc_return": "area under the mean-return learning curve (mean return over evaluations)",
 }
@@ -131,7 +132,7 @@ class Objective:
     :param n_timesteps: env steps per run.
     :param eval_freq: env steps between evaluations.
     :param eval_episodes: episodes per evaluation.
-    :param eval_seed: first held-out evaluation seed (``None``: :data:`sb3_plus.evaluation.HELD_OUT_SEED`).
+    :param eval_seed: first evaluation seed (``None``: :data:`sb3_plus.evaluation.VALIDATION_SEED`).
     :param metric: one of :data:`METRICS`.
     :param trials_dir: trial run folders go to ``trials_dir/<number>/seed_<seed>/``.
     :param n_trials: the study's target of finished trials (for the surplus check), or ``None``.

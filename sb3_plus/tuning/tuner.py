@@ -207,7 +207,7 @@ def tune(
     :param n_timesteps: env steps per run (default: the zoo config's).
     :param eval_freq: env steps between evaluations (default ``n_timesteps // 5``).
     :param eval_episodes: episodes per evaluation (default: the config's, else 10).
-    :param eval_seed: first held-out evaluation seed (default 10000).
+    :param eval_seed: first evaluation seed (default 20000, apart from the held-out seeds from 10000).
     :param metric: ``success``, ``return``, ``auc`` or ``auc_return`` (see :mod:`sb3_plus.tuning.objective`);
         default ``success`` for env families that report success (ViZDoom, mazes), else ``return``.
     :param timeout: stop starting trials after this many seconds.
@@ -233,7 +233,7 @@ def tune(
     import optuna
 
     from sb3_plus.config import load_hyperparams, parse_overrides
-    from sb3_plus.evaluation import HELD_OUT_SEED
+    from sb3_plus.evaluation import VALIDATION_SEED
     from sb3_plus.train import PRETRAIN_METHODS
 
     say = print_fn or (lambda line: print(line, flush=True))
@@ -265,7 +265,7 @@ def tune(
     if eval_freq < 1:
         raise TuneError(f"eval_freq must be >= 1 (trials are judged by evaluations), got {eval_freq}")
     eval_episodes = int(eval_episodes or base.eval_episodes or 10)
-    eval_seed = HELD_OUT_SEED if eval_seed is None else int(eval_seed)
+    eval_seed = VALIDATION_SEED if eval_seed is None else int(eval_seed)
     if set(seed_list) & set(range(eval_seed, eval_seed + eval_episodes)):
         raise TuneError(f"training seeds {seed_list} overlap the evaluation seeds {eval_seed}.."
                         f"{eval_seed + eval_episodes - 1}. Fix: change --seed or --eval-seed")
