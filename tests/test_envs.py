@@ -114,6 +114,29 @@ def test_vizdoom_writes_nothing_into_working_directory(tmp_path, monkeypatch):
 def test_vizdoom_unknown_option():
     with pytest.raises(TypeError, match="unknown option"):
         make_env("VizdoomBasic-v1", colour="red")
+    with pytest.raises(ValueError, match="render_mode 'human' is not supported"):
+        make_env("VizdoomBasic-v1", render_mode="human")
+
+
+def test_vizdoom_video_of_a_policy(tmp_path):
+    import imageio.v2 as imageio
+    from stable_baselines3 import PPO
+
+    from sb3_plus.video import record_video
+
+    env = make_env("VizdoomMyWayHome-v1", render_mode="rgb_array", frame_stack=2)
+    try:
+        assert env.render_mode == "rgb_array"
+        env.reset(seed=0)
+        frame = env.render()
+        assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8 and frame.any()
+        model = PPO("CnnPolicy", env, n_steps=16, batch_size=16, seed=0)
+    finally:
+        env.close()
+    path = record_video(model, "VizdoomMyWayHome-v1", tmp_path / "agent.mp4", env_kwargs={"frame_stack": 2},
+                        max_steps=12)
+    frames = imageio.mimread(path)
+    assert len(frames) == 12 and frames[0].shape[-1] == 3
 
 
 def _children(pid: int) -> set[int]:

@@ -357,9 +357,12 @@ def make_vizdoom(env_id: str, resolution: int | tuple[int, int] = 64, grayscale:
     base = gym.make(env_id, disable_env_checker=True, **extra, **config).unwrapped
     if game_args:
         base.game.add_game_args(game_args)
-    env: gym.Env = VizdoomPoseEnv(base, resolution=resolution, grayscale=grayscale)
     if render_mode is not None:
-        env.render_mode = render_mode
+        if render_mode not in VizdoomPoseEnv.metadata["render_modes"]:
+            raise ValueError(f"{env_id}: render_mode {render_mode!r} is not supported; ViZDoom envs here render "
+                             f"{VizdoomPoseEnv.metadata['render_modes']} (frames from env.render())")
+        base.render_mode = render_mode  # the wrappers report the base env's mode
+    env: gym.Env = VizdoomPoseEnv(base, resolution=resolution, grayscale=grayscale)
     if sticky_actions:
         env = StickyActions(env, sticky_actions)
     if frame_stack > 1:
