@@ -191,6 +191,8 @@ def _validation_record(run_dir: Path) -> dict[str, Any]:
     """The run's validation evaluations (``evaluations.npz``): steps, success rates, and the chosen one."""
     import numpy as np
 
+    from sb3_plus.callbacks import best_evaluation
+
     path = run_dir / "evaluations.npz"
     if not path.exists():
         return {}
@@ -198,8 +200,7 @@ def _validation_record(run_dir: Path) -> dict[str, Any]:
         steps = [int(s) for s in data["timesteps"]]
         rates = [float(np.mean(s)) for s in data["successes"]]
         returns = [float(np.mean(r)) for r in data["results"]]
-    best = max(range(len(steps)), key=lambda i: (rates[i], returns[i], -i))
-    return {"at_steps": steps, "success_rates": rates, "best_at_steps": steps[best]}
+    return {"at_steps": steps, "success_rates": rates, "best_at_steps": steps[best_evaluation(rates, returns)]}
 
 
 def _dagger_policy_success(run_dir: Path, episodes: int) -> float:

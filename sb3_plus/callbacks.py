@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -50,6 +50,11 @@ class _PeriodicCallback(BaseCallback):
 
     def _fire(self) -> None:
         raise NotImplementedError
+
+
+def best_evaluation(success_rates: Sequence[float], mean_returns: Sequence[float]) -> int:
+    """Index of the evaluation ``best_model.zip`` holds: highest success rate, then return; the first on ties."""
+    return max(range(len(success_rates)), key=lambda i: (success_rates[i], mean_returns[i], -i))
 
 
 class SuccessEvalCallback(_PeriodicCallback):
@@ -102,7 +107,8 @@ class SuccessEvalCallback(_PeriodicCallback):
             if self.history["successes"]:
                 rates = [float(np.mean(s)) for s in self.history["successes"]]
                 means = [float(np.mean(r)) for r in self.history["results"]]
-                self.best_key = max(zip(rates, means))
+                best = best_evaluation(rates, means)
+                self.best_key = (rates[best], means[best])
                 self.solved = any(self._is_solved(r, m) for r, m in zip(rates, means))
 
     def _is_solved(self, success_rate: float, mean_return: float) -> bool:
