@@ -46,7 +46,7 @@ def bench_collect(episodes: int = 200) -> dict[str, Any]:
 
 def _fps(algo: str, policy: str, env_kwargs: dict[str, Any], hyper: dict[str, Any], steps: int) -> float:
     from sb3_plus.config import ALGOS
-    from sb3_plus.train import make_vec_env_for
+    from sb3_plus.training.envs import make_vec_env_for
 
     venv = make_vec_env_for(ENV, hyper.pop("n_envs", 8), 0, env_kwargs)
     try:
@@ -83,7 +83,7 @@ def bench_bc(epochs: int = 40, episodes: int = 200) -> dict[str, Any]:
     from sb3_plus.data.collect import collect_expert
     from sb3_plus.data.storage import datasets_root, minari_root
     from sb3_plus.imitation.bc import train_bc
-    from sb3_plus.train import make_vec_env_for
+    from sb3_plus.training.envs import make_vec_env_for
 
     rows = []
     for algo in ("ppo", "ppo_lstm"):
@@ -191,7 +191,7 @@ def _validation_record(run_dir: Path) -> dict[str, Any]:
     """The run's validation evaluations (``evaluations.npz``): steps, success rates, and the chosen one."""
     import numpy as np
 
-    from sb3_plus.callbacks import best_evaluation
+    from sb3_plus.training.callbacks import best_evaluation
 
     path = run_dir / "evaluations.npz"
     if not path.exists():

@@ -33,7 +33,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 def build_parser() -> argparse.ArgumentParser:
     from sb3_plus.config import ALGOS
-    from sb3_plus.train import PRETRAIN_METHODS
+    from sb3_plus.training.pretrain import PRETRAIN_METHODS
     from sb3_plus.tuning import METRICS, PRUNERS, SAMPLERS
 
     p = argparse.ArgumentParser(prog="python -m sb3_plus.tune", description=__doc__.split("\n\n")[0],

@@ -24,7 +24,7 @@ from sb3_plus.envs.wrappers import ExpertLabels
 from sb3_plus.experts import ExpertActionError, ExpertController
 from sb3_plus.imitation.bc import SpaceMismatchError
 from sb3_plus.imitation.dagger import DaggerResumeError, rollout, train_dagger
-from sb3_plus.train import make_vec_env_for
+from sb3_plus.training.envs import make_vec_env_for
 
 FIXED = {"fixed_layout_seed": 3}  # one maze, random starts: learnable from few episodes
 

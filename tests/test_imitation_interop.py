@@ -16,7 +16,8 @@ from sb3_plus.data.collect import collect_expert
 from sb3_plus.data.sequences import load_episodes
 from sb3_plus.imitation.adversarial import minari_to_trajectories, train_adversarial
 from sb3_plus.imitation.bc import SpaceMismatchError, evaluate_agreement, split_episodes, train_bc
-from sb3_plus.train import make_vec_env_for, train
+from sb3_plus.training.envs import make_vec_env_for
+from sb3_plus.train import train
 
 DATASET = "sb3plus/mazeeasy/waypoint-v0"
 FIXED = {"fixed_layout_seed": 3}

@@ -67,7 +67,7 @@ SPACES_DIR = Path("zoo_configs") / "search_spaces"
 
 
 def _pretrain_settings() -> dict[str, frozenset[str]]:
-    from sb3_plus.train import PRETRAIN_METHODS, PRETRAIN_SETTINGS as table
+    from sb3_plus.training.pretrain import PRETRAIN_METHODS, PRETRAIN_SETTINGS as table
 
     return {method: frozenset(table.get(method, ())) for method in PRETRAIN_METHODS}
 

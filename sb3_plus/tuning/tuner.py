@@ -234,7 +234,7 @@ def tune(
 
     from sb3_plus.config import load_hyperparams, parse_overrides
     from sb3_plus.evaluation import VALIDATION_SEED
-    from sb3_plus.train import PRETRAIN_METHODS
+    from sb3_plus.training.pretrain import PRETRAIN_METHODS
 
     say = print_fn or (lambda line: print(line, flush=True))
     if metric is None:
