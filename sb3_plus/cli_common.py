@@ -8,22 +8,30 @@ from typing import Any, Callable, Sequence
 
 
 def parse_kv(pairs: Sequence[str] | None, what: str = "option") -> dict[str, Any]:
-    """Parse ``key:value`` / ``key=value`` pairs, values as YAML scalars."""
-    import yaml
+    """Parse ``key:value`` / ``key=value`` pairs, values as YAML (``--env-kwargs frame_skip:4``).
 
-    out: dict[str, Any] = {}
-    for pair in pairs or []:
-        sep = ":" if ":" in pair and ("=" not in pair or pair.index(":") < pair.index("=")) else "="
-        if sep not in pair:
-            raise SystemExit(f"error: bad {what} {pair!r}; write key:value (e.g. frame_skip:4)")
-        key, value = pair.split(sep, 1)
-        out[key.strip()] = yaml.safe_load(value) if value.strip() else None
-    return out
+    The same parser reads ``--hyperparams`` (:func:`sb3_plus.config.parse_overrides`).
+
+    :param pairs: the strings as given (``None`` gives ``{}``).
+    :param what: what they are, for the error (``env kwarg``).
+    :raises BadOptionError: for a pair without a key and a separator.
+    """
+    from sb3_plus.config import parse_overrides
+
+    return parse_overrides(pairs, what=what)
 
 
 def run_cli(main: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | None = None) -> int:
-    """Run a CLI main: clear one-line errors for user mistakes, exit code 130 on Ctrl-C."""
-    from sb3_plus.config_errors import USER_ERRORS
+    """Run a CLI main: user mistakes as one ``error:`` line and exit code 2, 130 on Ctrl-C.
+
+    Only :data:`sb3_plus.errors.USER_ERRORS` are reported that way; any other exception is a
+    bug and propagates with its traceback.
+
+    :param main: the command's ``main(argv)``.
+    :param argv: the arguments (``None``: ``sys.argv[1:]``).
+    :return: the exit code.
+    """
+    from sb3_plus.errors import USER_ERRORS
 
     try:
         main(argv)
@@ -37,4 +45,7 @@ def run_cli(main: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | N
 
 
 def print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, sort_keys=True, default=str))
+    """Print ``data`` as indented, key-sorted, valid JSON (NaN as ``null``; other objects as their ``str``)."""
+    from sb3_plus.utils import json_safe
+
+    print(json.dumps(json_safe(data), indent=2, sort_keys=True, default=str, allow_nan=False))

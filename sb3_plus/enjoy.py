@@ -29,8 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=HELD_OUT_SEED, help="first held-out seed (default 10000)")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of greedy")
     p.add_argument("--video", default=None, help="write a replay of the first episode to this mp4")
-    p.add_argument("--render", action="store_true", help="record the replay (to --video, default enjoy-<repo or folder>.mp4)")
-    p.add_argument("--video-length", type=int, default=600, help="frames of the replay at most (default 600)")
+    p.add_argument("--render", action="store_true",
+                   help="record the replay (to --video, default enjoy-<repo or folder>.mp4)")
+    p.add_argument("--video-length", type=int, default=600, help="the replay stops after this many steps (default 600)")
     p.add_argument("--trust-remote-pickle", action="store_true",
                    help="load with ALGO.load(zip), which unpickles code from the repo; only for repos you trust")
     p.add_argument("--revision", default=None, help="branch, tag or commit of the repo")
@@ -41,17 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    from sb3_plus.hub.load import enjoy
+    from sb3_plus.hub.play import enjoy
 
     args = build_parser().parse_args(argv)
-    video = args.video
-    if args.render and video is None:
-        name = (args.repo_id or args.folder or "model").rstrip("/").replace("/", "-")
-        video = f"enjoy-{name}.mp4"
     out = enjoy(repo_id=args.repo_id, folder=args.folder, episodes=args.episodes, seed=args.seed,
-                deterministic=not args.stochastic, video=video, video_length=args.video_length,
+                deterministic=not args.stochastic, video=args.video, video_length=args.video_length,
                 trust_remote_pickle=args.trust_remote_pickle, revision=args.revision, out_dir=args.out,
-                endpoint=args.endpoint, device=args.device)
+                endpoint=args.endpoint, device=args.device, render=args.render)
     print_json(out)
     return out
 

@@ -1,13 +1,15 @@
-"""Honest evaluation: held-out seeds, success rate, LSTM states carried, one env per episode seed."""
+"""Honest evaluation: held-out seeds, success rate, LSTM states carried, one seed per episode."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np
+from stable_baselines3.common.vec_env import VecEnv
+
+from sb3_plus.rollout import PolicyActor, play_episodes
 
 #: Evaluation seeds start here, far from the seeds used for data and training by default.
 HELD_OUT_SEED = 10_000
@@ -61,61 +63,33 @@ class EvalResult:
         return {**asdict(self), **self.summary()}
 
 
-def _is_recurrent(model: Any) -> bool:
-    return hasattr(model.policy, "lstm_actor")
-
-
 def evaluate_model(
     model: Any,
-    env: gym.Env,
+    env: gym.Env | VecEnv,
     episodes: int = 20,
     seed: int = HELD_OUT_SEED,
     deterministic: bool = True,
     obs_transform: Callable[[Any], Any] | None = None,
-    frame_callback: Callable[[gym.Env], None] | None = None,
+    frame_callback: Callable[[Any], None] | None = None,
 ) -> EvalResult:
-    """Play ``episodes`` episodes with seeds ``seed, seed+1, ...`` on a single (non-vectorised) env.
+    """Play ``episodes`` episodes with seeds ``seed, seed+1, ...`` (see :func:`sb3_plus.rollout.play_episodes`).
 
-    LSTM states are carried through each episode and reset between episodes. A step
-    counts as a success when ``info["success"]`` (or ``info["is_success"]``) is true.
+    LSTM states are carried through each episode and reset between episodes. An episode
+    succeeds when any step's ``info["success"]`` (or ``info["is_success"]``) is true.
 
-    :param model: any SB3 / sb3-contrib model (``predict`` with ``state`` and ``episode_start``).
-    :param env: a gymnasium env with the same preprocessing the model was trained on.
+    :param model: any SB3 / sb3-contrib model (or policy).
+    :param env: a gymnasium env with the model's preprocessing, or an SB3 VecEnv with its
+        VecEnv wrappers (frame stack, normalization, transpose); episode ``i`` is reset with
+        seed ``seed + i`` either way (a VecEnv of several envs plays waves of consecutive seeds).
     :param episodes: number of episodes.
     :param seed: seed of the first episode.
     :param deterministic: greedy actions.
-    :param obs_transform: applied to each observation before ``predict`` (e.g. VecNormalize).
-    :param frame_callback: called after each step (to record video frames).
+    :param obs_transform: applied to each observation before ``predict`` (e.g. VecNormalize
+        statistics for a gymnasium env).
+    :param frame_callback: called with ``env`` after each step (to record video frames).
     """
-    result = EvalResult(deterministic=deterministic)
-    recurrent = _is_recurrent(model)
-    start = time.perf_counter()
-    for index in range(episodes):
-        episode_seed = seed + index
-        obs, info = env.reset(seed=episode_seed)
-        state, episode_start = None, np.ones((1,), dtype=bool)
-        total, length, success = 0.0, 0, False
-        while True:
-            model_obs = obs_transform(obs) if obs_transform else obs
-            if recurrent:
-                action, state = model.predict(model_obs, state=state, episode_start=episode_start,
-                                              deterministic=deterministic)
-                episode_start = np.zeros((1,), dtype=bool)
-            else:
-                action, _ = model.predict(model_obs, deterministic=deterministic)
-            if isinstance(env.action_space, gym.spaces.Discrete):
-                action = int(np.asarray(action).item())
-            obs, reward, terminated, truncated, info = env.step(action)
-            if frame_callback is not None:
-                frame_callback(env)
-            total += float(reward)
-            length += 1
-            success = success or bool(info.get("success", info.get("is_success", False)))
-            if terminated or truncated:
-                break
-        result.returns.append(total)
-        result.lengths.append(length)
-        result.successes.append(success)
-        result.seeds.append(episode_seed)
-    result.seconds = time.perf_counter() - start
-    return result
+    actor = PolicyActor(model, deterministic=deterministic, obs_transform=obs_transform)
+    on_step = None if frame_callback is None else (lambda step: frame_callback(step.env))
+    played = play_episodes(env, actor, episodes, seed, on_step=on_step)
+    return EvalResult(returns=played.returns, lengths=played.lengths, successes=played.successes,
+                      seeds=[int(s) for s in played.seeds], deterministic=deterministic, seconds=played.seconds)

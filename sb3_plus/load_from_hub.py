@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--download-only", action="store_true", help="download the files, load nothing")
     p.add_argument("--trust-remote-pickle", action="store_true",
                    help="load with ALGO.load(zip), which unpickles code from the repo; only for repos you trust")
-    p.add_argument("--episodes", type=int, default=0, help="evaluate on this many held-out episodes after loading (default 0)")
+    p.add_argument("--episodes", type=int, default=0,
+                   help="evaluate on this many held-out episodes after loading (default 0)")
     p.add_argument("--seed", type=int, default=HELD_OUT_SEED, help="first held-out seed (default 10000)")
     p.add_argument("--stochastic", action="store_true", help="sample actions in the evaluation")
     p.add_argument("--endpoint", default=None, help="Hub URL (default $HF_ENDPOINT or https://huggingface.co)")
@@ -44,20 +45,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         from sb3_plus.hub.datasets import pull_dataset
 
         out = pull_dataset(args.dataset, args.repo_id, endpoint=args.endpoint, force=args.force)
-        print_json(out)
-        return out
-    from sb3_plus.hub.load import download_repo, evaluate_loaded, load_published_model
+    else:
+        from sb3_plus.hub.play import download_and_load
 
-    folder = download_repo(args.repo_id, args.revision, args.out, endpoint=args.endpoint,
-                           include_pickles=args.trust_remote_pickle)
-    out: dict[str, Any] = {"repo_id": args.repo_id, "folder": str(folder),
-                           "files": sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
-                                           if p.is_file() and ".cache" not in p.parts)}
-    if not args.download_only:
-        loaded = load_published_model(folder, trust_remote_pickle=args.trust_remote_pickle, device=args.device)
-        out["loaded"] = loaded.describe()
-        if args.episodes > 0:
-            out["evaluation"] = evaluate_loaded(loaded, args.episodes, args.seed, not args.stochastic).summary()
+        out = download_and_load(args.repo_id, args.revision, args.out, download_only=args.download_only,
+                                trust_remote_pickle=args.trust_remote_pickle, episodes=args.episodes, seed=args.seed,
+                                deterministic=not args.stochastic, endpoint=args.endpoint, device=args.device)
     print_json(out)
     return out
 

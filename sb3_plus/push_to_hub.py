@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 from sb3_plus.cli_common import print_json, run_cli
 from sb3_plus.evaluation import HELD_OUT_SEED
+from sb3_plus.utils import json_safe
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,16 +30,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=10, help="held-out evaluation episodes (default 10)")
     p.add_argument("--seed", type=int, default=HELD_OUT_SEED, help="first held-out seed (default 10000)")
     p.add_argument("--stochastic", action="store_true", help="sample actions in the evaluation")
-    p.add_argument("--model", default="final", help="'final' (default), 'best' (best_model.zip) or a zip name in the run folder")
+    p.add_argument("--model", default="final",
+                   help="'final' (default), 'best' (best_model.zip) or a zip name in the run folder")
     p.add_argument("--no-video", action="store_true", help="skip the replay video")
-    p.add_argument("--video-length", type=int, default=600, help="frames of the replay at most (default 600)")
+    p.add_argument("--video-length", type=int, default=600, help="the replay stops after this many steps (default 600)")
     p.add_argument("--out", default=None, help="repo folder to build (default RUN/hub/ORG__NAME)")
-    p.add_argument("--dry-run", action="store_true", help="build the repo folder only; nothing is sent")
+    p.add_argument("--dry-run", action="store_true",
+                   help="build or check what would be published and print it; nothing is sent (any source)")
     p.add_argument("--private", action="store_true", help="create the repo private")
     p.add_argument("--update", action="store_true", help="add a commit to an existing repo")
     p.add_argument("--commit-message", default=None, help="commit message (default: the results)")
     p.add_argument("--dataset-repo-id", default=None, help="Hub dataset repo of the run's dataset (card metadata)")
-    p.add_argument("--license", default="mit", help="license id for the card's metadata (default mit; 'none': leave it out)")
+    p.add_argument("--license", default="mit",
+                   help="license id for the card's metadata (default mit; 'none': leave it out)")
     p.add_argument("--endpoint", default=None, help="Hub URL (default $HF_ENDPOINT or https://huggingface.co)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     return p
@@ -49,12 +53,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.dataset:
         from sb3_plus.hub.datasets import push_dataset
 
-        out = push_dataset(args.dataset, args.repo_id, endpoint=args.endpoint)
+        out = push_dataset(args.dataset, args.repo_id, endpoint=args.endpoint, dry_run=args.dry_run)
     elif args.folder:
         from sb3_plus.hub.push import upload_repo_folder
 
         out = upload_repo_folder(args.folder, args.repo_id, endpoint=args.endpoint, private=args.private,
-                                 update=args.update, commit_message=args.commit_message).to_dict()
+                                 update=args.update, commit_message=args.commit_message,
+                                 dry_run=args.dry_run).to_dict()
     else:
         from sb3_plus.hub.push import push_to_hub
 
@@ -64,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                           private=args.private, update=args.update, commit_message=args.commit_message,
                           dataset_repo_id=args.dataset_repo_id, device=args.device,
                           license=None if args.license.lower() == "none" else args.license).to_dict()
-    print_json(out)
+    print_json(json_safe(out))
     return out
 
 

@@ -13,3 +13,20 @@ def minari_datasets_path(tmp_path, monkeypatch):
     path.mkdir()
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(path))
     return path
+
+
+@pytest.fixture
+def no_requests(hub, monkeypatch):
+    """The local Hub (the test module's ``hub`` fixture), with a token set, where any request fails the
+    test (any other connection too)."""
+    import socket
+
+    attempts = []
+
+    def connect(self, address):
+        attempts.append(address)
+        raise ConnectionRefusedError(f"this test sends nothing, yet a connection to {address} was opened")
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    yield hub
+    assert attempts == [] and hub.requests == []

@@ -15,7 +15,9 @@ from sb3_contrib import RecurrentPPO
 from stable_baselines3 import PPO
 
 from sb3_plus.data.sequences import Episode, SequenceBatcher, discounted_returns, load_episodes
+from sb3_plus.errors import BadOptionError, InputNotFoundError, UserError
 from sb3_plus.imitation.bc import (
+    BCSettings,
     SpaceMismatchError,
     evaluate_agreement,
     evaluate_value_mse,
@@ -23,6 +25,7 @@ from sb3_plus.imitation.bc import (
     predict_episode_actions,
     train_bc,
 )
+from sb3_plus.imitation.space_check import action_fits, observation_transpose
 
 th.set_num_threads(1)
 
@@ -286,7 +289,7 @@ def test_bc_mlp_cartpole_learns(bc_cartpole):
     model = PPO("MlpPolicy", env, policy_kwargs=TINY, seed=0)
     seen = []
     report = train_bc(
-        model.policy, dataset, epochs=30, batch_size=64, lr=5e-3, progress_bar=False, callback=seen.append
+        model.policy, dataset, BCSettings(epochs=30, batch_size=64, lr=5e-3), progress_bar=False, callback=seen.append
     )
     assert report.epochs_run == 30 and len(seen) == 30 and report.n_holdout_episodes == 2
     assert report.train_loss[-1] < 0.5 * report.train_loss[0]
@@ -393,7 +396,7 @@ def test_space_mismatch_names_both_spaces(bc_cartpole):
     message = str(err.value)
     assert "(4,)" in message and "(3,)" in message and "observation" in message
     assert "preprocessing" in message and "recover_environment" in message
-    assert isinstance(err.value, ValueError)
+    assert isinstance(err.value, ValueError) and isinstance(err.value, UserError)
 
     images = make_dataset("sb3plus/channel/scripted-v0", ChannelEnv(channels=3), n_episodes=2)
     gray = PPO("CnnPolicy", ChannelEnv(channels=1), policy_kwargs=dict(net_arch=[8])).policy
@@ -485,3 +488,157 @@ def test_critic_warmup_lowers_value_mse_and_keeps_the_actor(bc_cue):
         assert mse_after < 0.2 * returns.var() and mse_after < 0.05 * mse_before
         for a, b in zip(actions_before, predict_episode_actions(policy, test)):
             np.testing.assert_array_equal(a, b)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_keyword_settings_are_the_same_as_a_settings_object(bc_cartpole):
+    _, dataset = bc_cartpole
+    reports = []
+    for call in (lambda p: train_bc(p, dataset, BCSettings(epochs=3, batch_size=64, lr=3e-3, seed=2),
+                                    progress_bar=False),
+                 lambda p: train_bc(p, dataset, epochs=3, batch_size=64, lr=3e-3, seed=2, progress_bar=False),
+                 lambda p: train_bc(p, dataset, BCSettings(epochs=9, lr=3e-3), epochs=3, batch_size=64, seed=2,
+                                    progress_bar=False)):
+        reports.append(call(PPO("MlpPolicy", "CartPole-v1", policy_kwargs=TINY, seed=0).policy))
+    assert reports[0].epochs_run == 3
+    assert reports[0].train_loss == reports[1].train_loss == reports[2].train_loss
+    assert reports[0].holdout_agreement == reports[1].holdout_agreement
+
+
+def test_bad_settings_name_the_field_and_the_fix(bc_cartpole):
+    _, dataset = bc_cartpole
+    policy = PPO("MlpPolicy", "CartPole-v1", policy_kwargs=TINY).policy
+    with pytest.raises(BadOptionError, match=r"unknown BCSettings field\(s\) \['epoch'\].*'epochs'"):
+        train_bc(policy, dataset, epoch=3, progress_bar=False)
+    with pytest.raises(BadOptionError, match="batch_size must be >= 1"):
+        BCSettings(batch_size=0)
+    with pytest.raises(BadOptionError, match="holdout_fraction"):
+        BCSettings.from_dict({"holdout_fraction": 1.5})
+    with pytest.raises(InputNotFoundError, match="collect_expert"):
+        train_bc(policy, "sb3plus/nothing/here-v0", progress_bar=False)
+
+
+def test_a_dataset_id_is_read_from_the_dataset_root(tmp_path, monkeypatch):
+    # without MINARI_DATASETS_PATH the root is ./datasets (sb3-plus's), not Minari's ~/.minari
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "datasets"))
+    make_dataset("sb3plus/cartpole/scripted-v0", gym.make("CartPole-v1", max_episode_steps=200), cartpole_expert,
+                 n_episodes=5, env_id="CartPole-v1")
+    monkeypatch.delenv("MINARI_DATASETS_PATH")
+    policy = PPO("MlpPolicy", "CartPole-v1", policy_kwargs=TINY).policy
+    report = train_bc(policy, "sb3plus/cartpole/scripted-v0", epochs=1, progress_bar=False)
+    assert report.n_train_episodes + report.n_holdout_episodes == 5
+    assert len(predict_episode_actions(policy, "sb3plus/cartpole/scripted-v0")) == 5
+
+
+# --------------------------------------------------------------------------- one space check
+
+
+def test_space_check_rules():
+    hwc = spaces.Box(0, 255, (36, 36, 3), np.uint8)
+    chw = spaces.Box(0, 255, (3, 36, 36), np.uint8)
+    vec = spaces.Box(-1.0, 1.0, (3,), np.float32)
+    assert observation_transpose(vec, vec) is False and observation_transpose(hwc, hwc) is False
+    assert observation_transpose(hwc, chw) is True
+    assert observation_transpose(chw, hwc) is None  # only channel-last -> channel-first
+    wider = spaces.Box(-5.0, 5.0, (3,), np.float32)
+    assert observation_transpose(vec, wider) is None and observation_transpose(vec, wider, exact=False) is False
+    normalised = spaces.Box(-10.0, 10.0, (3, 36, 36), np.float32)  # what VecNormalize makes of an image space
+    assert observation_transpose(hwc, normalised) is None and observation_transpose(hwc, normalised, exact=False)
+    both = spaces.Dict({"img": hwc, "vec": vec})
+    assert observation_transpose(both, spaces.Dict({"img": chw, "vec": vec})) == frozenset({"img"})
+    assert observation_transpose(both, spaces.Dict({"img": chw})) is None
+    assert observation_transpose(vec, both) is None
+    # bare arrays when a dataset records no space: shapes and the uint8 image rule
+    assert observation_transpose(np.zeros((4, 36, 36, 3), np.uint8), chw) is True
+    assert observation_transpose(np.zeros((4, 36, 36, 3), np.float32), chw) is None
+    assert action_fits(spaces.Discrete(3), spaces.Discrete(3)) and not action_fits(spaces.Discrete(2), spaces.Discrete(3))
+    assert action_fits(np.zeros((5, 2)), spaces.Box(-1, 1, (2,))) and not action_fits(np.zeros(5), spaces.Box(-1, 1, (2,)))
+
+
+# --------------------------------------------------------------------------- observation normalisation
+
+
+@pytest.fixture
+def maze_dataset():
+    from sb3_plus.data.collect import collect_expert
+
+    collect_expert("MazeEasy-v0", episodes=20, env_kwargs={"fixed_layout_seed": 3},
+                   dataset_id="sb3plus/mazeeasy/waypoint-v0", progress_bar=False)
+    return load_episodes("sb3plus/mazeeasy/waypoint-v0")
+
+
+def _normalised_maze_model(n_envs=1):
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from sb3_plus.training.envs import make_vec_env_for
+
+    venv = VecNormalize(make_vec_env_for("MazeEasy-v0", n_envs, 0, {"fixed_layout_seed": 3}), norm_reward=False)
+    return PPO("MlpPolicy", venv, policy_kwargs=dict(net_arch=[64, 64]), n_steps=64, batch_size=64, seed=0)
+
+
+def test_bc_fits_a_fresh_vecnormalize_and_trains_on_normalised_observations(maze_dataset):
+    model = _normalised_maze_model()
+    vec_normalize = model.get_vec_normalize_env()
+    settings = BCSettings(epochs=30, batch_size=64, holdout_fraction=0.2, seed=0)
+    report = train_bc(model.policy, maze_dataset, settings, normalizer=vec_normalize, progress_bar=False)
+    assert report.normalized and report.fitted_normalizer
+    # the statistics are the training episodes' (the held-out ones are not looked at)
+    from sb3_plus.imitation.episodes import split_episodes
+
+    train, holdout = split_episodes(maze_dataset, 0.2, seed=0)
+    observations = np.concatenate([ep.observations for ep in train])
+    np.testing.assert_allclose(vec_normalize.obs_rms.mean, observations.mean(axis=0), atol=1e-4)
+    np.testing.assert_allclose(vec_normalize.obs_rms.var, observations.var(axis=0), atol=1e-4)
+    assert vec_normalize.obs_rms.count == pytest.approx(len(observations), abs=1e-3)
+    assert report.final_agreement > 0.8
+
+    # agreement is measured as RL will act: on VecNormalize's observations
+    ep = holdout[0]
+    acting, _ = model.predict(vec_normalize.normalize_obs(ep.observations), deterministic=True)
+    np.testing.assert_array_equal(predict_episode_actions(model.policy, [ep], normalizer=vec_normalize)[0], acting)
+    assert evaluate_agreement(model.policy, holdout, normalizer=vec_normalize) == pytest.approx(report.final_agreement)
+    blank, _ = model.predict(np.zeros_like(ep.observations[:1]), deterministic=True)
+    blind = predict_episode_actions(model.policy, [ep], normalizer=np.zeros_like)[0]  # any function normalises
+    assert (blind == blank[0]).all()
+
+    # the same BC without the normaliser learns on other inputs
+    plain = _normalised_maze_model().policy
+    assert train_bc(plain, maze_dataset, settings, progress_bar=False).train_loss != report.train_loss
+
+    # statistics that have seen data are used as they are
+    mean = vec_normalize.obs_rms.mean.copy()
+    again = train_bc(model.policy, maze_dataset[:5], settings.replace(epochs=1), normalizer=vec_normalize,
+                     progress_bar=False)
+    assert again.normalized and not again.fitted_normalizer
+    np.testing.assert_array_equal(vec_normalize.obs_rms.mean, mean)
+
+
+def test_pretrain_policy_normalises_as_rl_will(maze_dataset):
+    from sb3_plus.training.pretrain import pretrain_policy
+
+    model = _normalised_maze_model(n_envs=2)
+    out = pretrain_policy(model, "bc", "sb3plus/mazeeasy/waypoint-v0", {"epochs": 2}, False, 0)
+    assert out["normalized"] and out["fitted_normalizer"] and out["method"] == "bc"
+    assert model.get_vec_normalize_env().obs_rms.count > 100
+    model.learn(128)  # RL goes on with the statistics BC saw
+
+
+def test_train_with_normalize_config_starts_rl_from_the_statistics_bc_saw(maze_dataset, tmp_path):
+    import json
+    import pickle
+
+    from sb3_plus.train import train
+
+    result = train("ppo", "MazeEasy-v0", n_timesteps=256, log_folder=tmp_path, pretrain="bc",
+                   dataset="sb3plus/mazeeasy/waypoint-v0", pretrain_kwargs={"epochs": 3},
+                   env_kwargs={"fixed_layout_seed": 3}, eval_freq=0, verbose=0, tensorboard=False,
+                   hyperparams={"n_envs": 2, "n_steps": 64, "batch_size": 64, "normalize": True})
+    pretrain = json.loads((result.run_dir / "run_info.json").read_text())["pretrain"]
+    assert pretrain["normalized"] and pretrain["fitted_normalizer"] and pretrain["finished"]
+    with open(result.run_dir / "vecnormalize.pkl", "rb") as f:
+        stats = pickle.load(f).obs_rms
+    bc_steps = pretrain["n_train_steps"]
+    assert stats.count >= bc_steps + result.num_timesteps  # BC's statistics, then RL's observations on top

@@ -83,9 +83,10 @@ def test_bad_dataset_id_and_env(minari_datasets_path):
 
 def test_exception_mid_run_leaves_nothing(minari_datasets_path, monkeypatch):
     import sb3_plus.data.collect as collect_module
+    from sb3_plus.rollout import EpisodeRecord
 
     calls = {"n": 0}
-    real = collect_module.EpisodeRecorder.add
+    real = EpisodeRecord.add
 
     def failing_add(self, *args):
         calls["n"] += 1
@@ -94,7 +95,7 @@ def test_exception_mid_run_leaves_nothing(minari_datasets_path, monkeypatch):
         return real(self, *args)
 
     monkeypatch.setattr(collect_module, "FLUSH_EVERY", 5)
-    monkeypatch.setattr(collect_module.EpisodeRecorder, "add", failing_add)
+    monkeypatch.setattr(EpisodeRecord, "add", failing_add)
     with pytest.raises(KeyboardInterrupt):
         collect_expert("MazeEasy-v0", episodes=200, progress_bar=False, dataset_id="sb3plus/test/cut-v0")
     assert not (minari_datasets_path / "sb3plus/test/cut-v0").exists()
@@ -145,3 +146,90 @@ def test_hand_written_route_drives_collection(minari_datasets_path):
                             route=str(REPO / "experts/vizdoom/my_way_home_rooms.yaml"))
     assert report.success_rate == 1.0
     assert report.route_source.endswith("my_way_home_rooms.yaml")
+
+
+def test_dataset_written_and_read_back_by_id_in_the_default_folder(tmp_path, monkeypatch):
+    from sb3_plus.data.sequences import load_episodes
+    from sb3_plus.data.storage import DatasetNotFoundError, load_dataset
+
+    monkeypatch.delenv("MINARI_DATASETS_PATH")
+    monkeypatch.chdir(tmp_path)
+    report = collect_expert("MazeEasy-v0", episodes=3, seed=2, progress_bar=False, dataset_id="sb3plus/root/x-v0")
+    assert Path(report.path) == tmp_path / "datasets/sb3plus/root/x-v0"
+    episodes = load_episodes("sb3plus/root/x-v0")  # by id, from ./datasets, not Minari's ~/.minari
+    assert [e.metadata["seed"] for e in episodes] == [2, 3, 4]
+    assert sum(len(e) for e in episodes) == report.steps
+    assert load_dataset("sb3plus/root/x-v0").total_episodes == 3
+    with pytest.raises(DatasetNotFoundError, match=r"not found under .*datasets.*collect_expert"):
+        load_episodes("sb3plus/root/missing-v0")
+
+
+def test_user_errors_are_user_error_types(minari_datasets_path):
+    from sb3_plus.data.collect import NoEpisodesKeptError
+    from sb3_plus.errors import BadOptionError, UserError
+
+    assert issubclass(DatasetExistsError, UserError) and issubclass(DatasetExistsError, FileExistsError)
+    with pytest.raises(BadOptionError, match="episodes"):
+        collect_expert("MazeEasy-v0", episodes=0, progress_bar=False)
+    with pytest.raises(BadOptionError, match="unknown expert 'oracle'"):
+        collect_expert("MazeEasy-v0", episodes=1, progress_bar=False, expert="oracle")
+    assert issubclass(NoEpisodesKeptError, UserError)
+
+
+def test_shipped_recipes_are_valid_and_tracked():
+    from sb3_plus.data.recipes import load_recipe
+
+    names = sorted(p.name for p in (REPO / "datasets").glob("*.yml"))
+    assert {"mywayhome-waypoint.yml", "mazeeasy-waypoint.yml"} <= set(names)
+    demo = load_recipe(REPO / "datasets/mywayhome-waypoint.yml")
+    assert (demo.env, demo.episodes, demo.seed, demo.expert) == ("VizdoomMyWayHome-v1", 100, 0, "waypoint")
+    assert demo.dataset_id == "sb3plus/mywayhome/waypoint-v0"
+    for name in names:
+        assert load_recipe(REPO / "datasets" / name).dataset_id.startswith("sb3plus/")
+    ignored = subprocess.run(["git", "check-ignore", "datasets/mazeeasy-waypoint.yml", "datasets/README.md",
+                              "datasets/sb3plus/mazeeasy/waypoint-v0/data/metadata.json"],
+                             cwd=REPO, capture_output=True, text=True).stdout.split()
+    assert ignored == ["datasets/sb3plus/mazeeasy/waypoint-v0/data/metadata.json"]  # only generated data is ignored
+
+
+def test_recipe_runs_with_overrides(minari_datasets_path, tmp_path):
+    from sb3_plus.data.recipes import collect_from_recipe, load_recipe
+
+    recipe = tmp_path / "maze.yml"
+    recipe.write_text("dataset_id: sb3plus/recipe/maze-v0\nenv: MazeEasy-v0\nenv_kwargs: {fixed_layout_seed: 3}\n"
+                      "expert: waypoint\nroute: null\nepisodes: 50\nseed: 11\n")
+    assert load_recipe(recipe).episodes == 50
+    report = collect_from_recipe(recipe, episodes=3, progress_bar=False)
+    assert report.dataset_id == "sb3plus/recipe/maze-v0" and report.episodes == 3
+    dataset = minari.load_dataset("sb3plus/recipe/maze-v0")
+    meta = dataset.storage.metadata["sb3plus"]
+    assert meta["first_seed"] == 11 and meta["env_kwargs"] == {"fixed_layout_seed": 3}
+    # the CLI: flags override the recipe, env options merge
+    collect_main(["--recipe", str(recipe), "--episodes", "2", "--seed", "0", "--env-kwargs", "step_penalty:0.01",
+                  "--overwrite", "--no-progress"])
+    meta = minari.load_dataset("sb3plus/recipe/maze-v0").storage.metadata["sb3plus"]
+    assert meta["episodes_played"] == 2 and meta["first_seed"] == 0
+    assert meta["env_kwargs"] == {"fixed_layout_seed": 3, "step_penalty": 0.01}
+
+
+def test_recipe_errors_name_the_key_and_the_allowed_ones(tmp_path, capsys):
+    from sb3_plus.cli_common import run_cli
+    from sb3_plus.data.recipes import RecipeError, load_recipe
+    from sb3_plus.errors import InputNotFoundError
+
+    bad = tmp_path / "bad.yml"
+    bad.write_text("env: MazeEasy-v0\nepisodez: 3\n")
+    with pytest.raises(RecipeError, match=r"bad.yml: unknown key 'episodez'.*dataset_id, env, env_kwargs, expert"):
+        load_recipe(bad)
+    assert run_cli(collect_main, ["--recipe", str(bad)]) == 2
+    assert "unknown key 'episodez'" in capsys.readouterr().err
+    bad.write_text("env: MazeEasy-v0\nepisodes: many\n")
+    with pytest.raises(RecipeError, match="episodes is 'many', it must be int"):
+        load_recipe(bad)
+    bad.write_text("episodes: 3\n")
+    with pytest.raises(RecipeError, match="no env"):
+        load_recipe(bad)
+    with pytest.raises(InputNotFoundError, match="nope.yml"):
+        load_recipe(tmp_path / "nope.yml")
+    assert run_cli(collect_main, ["--episodes", "2"]) == 2
+    assert "--env" in capsys.readouterr().err

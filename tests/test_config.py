@@ -11,25 +11,29 @@ import pytest
 import torch as th
 import yaml
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, NatureCNN
 from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule
 
-from sb3_plus import config
 from sb3_plus.config import (
     ALGOS,
     ConfigError,
     TrainConfig,
     apply_overrides,
+    did_you_mean,
     find_entry,
     load_hyperparams,
     load_saved_config,
     parse_overrides,
     parse_policy_kwargs_string,
     parse_schedule,
+    read_yaml,
     register_features_extractor,
     save_config,
     schedule_to_yaml,
 )
+from sb3_plus.config.registry import FEATURES_EXTRACTORS
+from sb3_plus.errors import BadOptionError, UserError
 
 ZOO_DIR = Path(__file__).resolve().parent.parent / "zoo_configs"
 SHIPPED = ("ppo", "ppo_lstm", "a2c", "dqn")
@@ -58,7 +62,7 @@ def _setup():
         registered = True
     yield
     if registered:
-        config._FEATURES_EXTRACTORS.pop("SmallCNN", None)
+        FEATURES_EXTRACTORS.pop("SmallCNN", None)
     th.set_num_threads(previous)
 
 
@@ -87,7 +91,7 @@ def test_every_shipped_entry_builds(algo: str, key: str) -> None:
     assert cfg.entry == key
     assert isinstance(cfg, TrainConfig) and cfg.algo == algo
     assert cfg.n_envs >= 1 and cfg.n_timesteps > 0
-    assert isinstance(cfg.policy_class(), type)
+    assert cfg.policy_class() is ALGOS[algo].policy_aliases[cfg.policy]
     if "learning_rate" in cfg.algo_kwargs:
         assert callable(cfg.algo_kwargs["learning_rate"])
 
@@ -101,7 +105,7 @@ def test_shipped_files_have_the_required_entries() -> None:
         assert {"Maze*", "CartPole-v1", "default"} <= set(_entries(algo))
     home = load_hyperparams("ppo", "VizdoomMyWayHome-v1")
     assert home.success_threshold == 0.8 and home.policy == "CnnPolicy"
-    assert home.policy_kwargs["features_extractor_class"] is config._FEATURES_EXTRACTORS["SmallCNN"]
+    assert home.policy_kwargs["features_extractor_class"] is FEATURES_EXTRACTORS["SmallCNN"]
     lstm = load_hyperparams("ppo_lstm", "VizdoomMyWayHome-v1")
     assert lstm.policy == "CnnLstmPolicy" and lstm.policy_kwargs["lstm_hidden_size"] == 128
     assert not (lstm.policy_kwargs.get("shared_lstm") and lstm.policy_kwargs.get("enable_critic_lstm", True))
@@ -116,10 +120,14 @@ def test_cartpole_algorithms_accept_the_kwargs(algo: str) -> None:
     cfg = load_hyperparams(algo, "CartPole-v1")
     env = make_vec_env("CartPole-v1", n_envs=cfg.n_envs, seed=0)
     try:
-        model = ALGOS[algo](cfg.policy, env, **cfg.algo_kwargs, policy_kwargs=cfg.policy_kwargs, seed=0)
+        model = ALGOS[algo](cfg.policy, env, **cfg.model_kwargs(env.action_space), seed=0)
+        for key, value in cfg.algo_kwargs.items():   # the model took every plain hyperparameter as given
+            attr = getattr(model, key, None)
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (value, attr)):
+                assert attr == value, key
         if algo != "dqn":
             model.learn(total_timesteps=model.n_steps * cfg.n_envs)
-        assert model.policy is not None
+            assert model.num_timesteps == model.n_steps * cfg.n_envs
     finally:
         env.close()
 
@@ -337,7 +345,7 @@ def test_features_extractor_registry() -> None:
             bad = "dict(features_extractor_class=OtherCNN, features_extractor_kwargs=dict(feature_dim=8))"
             TrainConfig.from_yaml_dict("ppo", "CartPole-v1", {**CARTPOLE, "policy_kwargs": bad})
     finally:
-        config._FEATURES_EXTRACTORS.pop("OtherCNN", None)
+        FEATURES_EXTRACTORS.pop("OtherCNN", None)
     with pytest.raises(ConfigError, match="unknown name 'OtherCNN'.*register_features_extractor"):
         parse_policy_kwargs_string("dict(features_extractor_class=OtherCNN)")
 
@@ -355,8 +363,13 @@ def test_parse_overrides() -> None:
         "normalize": {"norm_obs": False, "clip_reward": 5.0}, "target_kl": None, "gamma": 0.1, "name": "a:b",
         "use_sde": True, "env_kwargs": {"frame_skip": 2},
     }
-    with pytest.raises(ConfigError, match="key:value"):
-        parse_overrides(["learning_rate=0.1"])
+    assert parse_overrides(["learning_rate=0.1", "n_envs = 2", "name=a:b", "empty:"]) == {
+        "learning_rate": 0.1, "n_envs": 2, "name": "a:b", "empty": None}
+    assert parse_overrides("n_steps:8") == {"n_steps": 8} and parse_overrides(None) == {}
+    for bad in ("learning_rate", ":3", "=3"):
+        with pytest.raises(BadOptionError, match="is not key:value. Fix: write key:value") as info:
+            parse_overrides([bad], what="hyperparameter")
+        assert isinstance(info.value, ConfigError) and str(info.value).startswith(f"hyperparameter {bad!r}")
 
 
 def test_overrides_apply_with_dotted_keys_and_are_blamed() -> None:
@@ -437,3 +450,158 @@ def test_model_kwargs_are_copies() -> None:
     kwargs["policy_kwargs"]["net_arch"]["pi"].append(1)
     assert cfg.policy_kwargs["net_arch"]["pi"] == [64, 64]
     assert cfg.algo_class is ALGOS["ppo"]
+
+
+def test_dotted_override_into_a_plain_value_is_blamed() -> None:
+    with pytest.raises(ConfigError, match=r"field 'n_envs.x' \(set by an override\): n_envs is 8, which has no "
+                                          r"field 'x'. Fix: override the whole value") as info:
+        load_hyperparams("ppo", "CartPole-v1", overrides={"n_envs.x": 1})
+    assert info.value.field == "n_envs.x"
+    with pytest.raises(ConfigError, match=r"field 'policy_kwargs' \(set by an override\).*not allowed"):
+        TrainConfig.from_yaml_dict("ppo", "CartPole-v1", {**CARTPOLE, "policy_kwargs": "dict(a=open('f'))"},
+                                   overrides=["policy_kwargs.net_arch:[8]"])
+
+
+# ----------------------------------------------------------------------------- errors and YAML
+
+def test_config_error_is_a_user_error() -> None:
+    with pytest.raises(UserError) as info:
+        load_hyperparams("ppo", "CartPole-v1", overrides=["n_steps:nope"])
+    assert "field 'n_steps' (set by an override): expected an integer" in str(info.value)
+    assert isinstance(info.value, ConfigError) and isinstance(info.value, ValueError)
+    assert isinstance(info.value, BadOptionError)
+
+
+def test_read_yaml_and_did_you_mean(tmp_path: Path) -> None:
+    assert read_yaml(_write(tmp_path, "a: 1e-4\nb: [1, 2]\n", "x.yml")) == {"a": 1e-4, "b": [1, 2]}
+    assert read_yaml(_write(tmp_path, "", "empty.yml")) == {}
+    path = _write(tmp_path, "a:\n  x: 1\n  x: 2\n", "dup.yml")
+    with pytest.raises(ConfigError, match=r"dup.yml, line 3: the key 'x' appears twice") as info:
+        read_yaml(path)
+    assert info.value.field == "x" and info.value.file == str(path)
+    with pytest.raises(ConfigError, match=r"not a mapping. Fix: write sections, one per env"):
+        read_yaml(_write(tmp_path, "- 1\n", "list.yml"), expected="sections, one per env")
+    with pytest.raises(ConfigError, match="cannot be read"):
+        read_yaml(tmp_path / "missing.yml")
+    assert did_you_mean("n_step", ["n_steps", "n_epochs", "gamma"]) == "; did you mean 'n_steps'?"
+    assert did_you_mean("zzz", ["n_steps"]) == ""
+
+
+# ----------------------------------------------------------------------------- env_wrapper
+
+TIME_LIMIT = "gymnasium.wrappers.TimeLimit"
+
+
+def test_env_wrapper_builds_the_wrapped_env_in_order(tmp_path: Path) -> None:
+    cfg = TrainConfig.from_yaml_dict("ppo", "CartPole-v1", {**CARTPOLE, "env_wrapper": [
+        {TIME_LIMIT: {"max_episode_steps": 3}},
+        {"gymnasium.wrappers.ClipReward": {"min_reward": 0.0, "max_reward": 0.5}}]})
+    wrap = cfg.env_wrapper_fn()
+    env = pickle.loads(pickle.dumps(wrap))(gym.make("CartPole-v1"))   # picklable, for SubprocVecEnv
+    try:
+        assert isinstance(env, gym.wrappers.ClipReward) and isinstance(env.env, gym.wrappers.TimeLimit)
+        env.reset(seed=0)
+        steps = [env.step(i % 2) for i in range(3)]
+        assert [s[1] for s in steps] == [0.5, 0.5, 0.5]              # clipped from 1.0
+        assert [s[3] for s in steps] == [False, False, True]         # truncated by our limit of 3, not 500
+    finally:
+        env.close()
+    # as SB3's make_vec_env wrapper_class, after Monitor, as rl_zoo3 does
+    venv = make_vec_env("CartPole-v1", n_envs=1, wrapper_class=wrap)
+    try:
+        assert isinstance(venv.envs[0], gym.wrappers.ClipReward)
+    finally:
+        venv.close()
+    path = save_config(cfg, tmp_path / "config.yml")
+    again = load_saved_config(path, "ppo")
+    assert again == cfg and again.env_wrapper[0] == {TIME_LIMIT: {"max_episode_steps": 3}}
+    assert TrainConfig.from_yaml_dict("ppo", "CartPole-v1", CARTPOLE).env_wrapper_fn() is None
+    plain = TrainConfig.from_yaml_dict("ppo", "CartPole-v1", {**CARTPOLE, "env_wrapper": "gymnasium.wrappers.Autoreset"})
+    assert isinstance(plain.env_wrapper_fn()(gym.make("CartPole-v1")), gym.wrappers.Autoreset)
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("gymnasium.wrapers.TimeLimit", r"cannot import 'gymnasium.wrapers'.*Fix: correct the import path"),
+    ("gymnasium.wrappers.TimeLimt", r"has no 'TimeLimt'. Fix: .*did you mean 'TimeLimit'"),
+    ("collections.OrderedDict", r"not a gymnasium.Wrapper class. Fix: name a class that subclasses"),
+    ("TimeLimit", r"'TimeLimit' is not an import path. Fix: write an import path"),
+    (TIME_LIMIT, r"needs the argument 'max_episode_steps'. Fix: .*- gymnasium.wrappers.TimeLimit: "
+                 r"\{max_episode_steps: <value>\}"),
+    ([{TIME_LIMIT: {"max_episode_step": 5}}], r"'max_episode_step' is not an argument.*did you mean 'max_episode_steps'"),
+    ([{TIME_LIMIT: 5}], r"is not a wrapper. Fix: write an import path"),
+    ([{TIME_LIMIT: {}, "x.Y": {}}], "is not a wrapper"),
+    (3, "is not a wrapper"),
+])
+def test_bad_env_wrapper_names_the_field_and_fix(value: object, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected) as info:
+        TrainConfig.from_yaml_dict("ppo", "CartPole-v1", {**CARTPOLE, "env_wrapper": value}, source="w.yml")
+    assert info.value.field == "env_wrapper" and "w.yml, entry 'CartPole-v1', field 'env_wrapper'" in str(info.value)
+
+
+def test_env_wrapper_set_in_python_is_checked_when_built() -> None:
+    cfg = TrainConfig("ppo", "CartPole-v1", "MlpPolicy", 10, env_wrapper="gymnasium.wrappers.Nope")
+    with pytest.raises(ConfigError, match=r"<dict>, entry 'CartPole-v1', field 'env_wrapper': module"):
+        cfg.env_wrapper_fn()
+
+
+# ----------------------------------------------------------------------------- action noise
+
+TD3 = {"policy": "MlpPolicy", "n_timesteps": 1000, "buffer_size": 100, "learning_starts": 10}
+BOX = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+
+
+@pytest.mark.parametrize("noise_type,cls", [("normal", NormalActionNoise),
+                                            ("ornstein-uhlenbeck", OrnsteinUhlenbeckActionNoise)])
+def test_action_noise_is_built_with_sigma_per_dimension(noise_type: str, cls: type) -> None:
+    cfg = TrainConfig.from_yaml_dict("td3", "Pendulum-v1", {**TD3, "noise_type": noise_type, "noise_std": 0.3})
+    noise = cfg.action_noise(BOX)
+    assert type(noise) is cls
+    np.testing.assert_allclose(noise._sigma, [0.3, 0.3])
+    np.testing.assert_allclose(noise._mu, [0.0, 0.0])
+    plain = cfg.model_kwargs()   # zoo keys never reach the algorithm
+    assert not {"noise_type", "noise_std", "env_wrapper", "action_noise"} & set(plain)
+    assert type(cfg.model_kwargs(BOX)["action_noise"]) is cls
+    env = gym.make("Pendulum-v1")
+    try:
+        model = ALGOS["td3"](cfg.policy, env, **cfg.model_kwargs(env.action_space), seed=0)
+        assert type(model.action_noise) is cls and model.action_noise._sigma.shape == (1,)
+        assert model.action_noise._sigma[0] == pytest.approx(0.3)
+    finally:
+        env.close()
+    assert TrainConfig.from_yaml_dict("td3", "Pendulum-v1", TD3).action_noise(BOX) is None
+
+
+def test_action_noise_errors() -> None:
+    cfg = TrainConfig.from_yaml_dict("td3", "Pendulum-v1", {**TD3, "noise_type": "normal", "noise_std": 0.1},
+                                     source="td3.yml")
+    with pytest.raises(ConfigError, match=r"td3.yml, entry 'Pendulum-v1', field 'noise_type': action noise needs "
+                                          r"continuous \(Box\) actions.*Fix: remove noise_type") as info:
+        cfg.action_noise(gym.spaces.Discrete(3))
+    assert info.value.field == "noise_type"
+    with pytest.raises(ConfigError, match="Box"):
+        cfg.model_kwargs(gym.spaces.Discrete(3))
+    cases = [
+        ("td3", {**TD3, "noise_type": "normal"}, "noise_std", "is missing.*add `noise_std: 0.1`"),
+        ("td3", {**TD3, "noise_std": 0.1}, "noise_std", "noise_type is not.*add `noise_type: normal`"),
+        ("td3", {**TD3, "noise_type": "gaussian", "noise_std": 0.1}, "noise_type", "use one of normal, ornstein"),
+        ("td3", {**TD3, "noise_type": "normal", "noise_std": -1}, "noise_std", "negative"),
+        ("ppo", {**CARTPOLE, "noise_std": 0.1}, "noise_std", "PPO takes no action noise"),
+        ("td3", {**TD3, "action_noise": "normal"}, "action_noise", "noise_type: normal"),
+    ]
+    for algo, entry, field, expected in cases:
+        with pytest.raises(ConfigError, match=expected) as info:
+            TrainConfig.from_yaml_dict(algo, "Pendulum-v1", entry)
+        assert info.value.field == field, entry
+    python_made = TrainConfig("ppo", "CartPole-v1", "MlpPolicy", 10, noise_type="normal", noise_std=0.1)
+    with pytest.raises(ConfigError, match="PPO takes no action noise"):
+        python_made.action_noise(BOX)
+    no_std = TrainConfig("td3", "Pendulum-v1", "MlpPolicy", 10, noise_type="normal")
+    with pytest.raises(ConfigError, match="field 'noise_std'"):
+        no_std.action_noise(BOX)
+
+
+def test_noise_round_trips(tmp_path: Path) -> None:
+    cfg = TrainConfig.from_yaml_dict("td3", "Pendulum-v1",
+                                     {**TD3, "noise_type": "ornstein-uhlenbeck", "noise_std": 0.5})
+    again = load_saved_config(save_config(cfg, tmp_path / "c.yml"), "td3")
+    assert again == cfg and again.noise_type == "ornstein-uhlenbeck" and again.noise_std == 0.5

@@ -49,7 +49,7 @@ def run(tmp_path_factory):
 def built(run, tmp_path_factory):
     """The repo folder of ``run``, built once (3 held-out episodes, no video)."""
     from sb3_plus.data.storage import minari_root
-    from sb3_plus.hub.push import build_repo_folder
+    from sb3_plus.hub.build import build_repo_folder
 
     out = tmp_path_factory.mktemp("hub_built") / "repo"
     with minari_root(run["datasets"]):
@@ -64,6 +64,31 @@ def hub(tmp_path, monkeypatch):
     point_client_at(server, monkeypatch, tmp_path / "hf_home", TOKEN)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def made_envs(monkeypatch):
+    """Every env built through ``sb3_plus.envs.make_env`` during the test."""
+    import gymnasium as gym
+
+    import sb3_plus.envs as envs
+
+    made = []
+    real = envs.make_env
+
+    class Tracked(gym.Wrapper):
+        closed = False
+
+        def close(self):
+            self.closed = True
+            super().close()
+
+    def make(env_id, **kwargs):
+        made.append(Tracked(real(env_id, **kwargs)))
+        return made[-1]
+
+    monkeypatch.setattr(envs, "make_env", make)
+    return made
 
 
 def _copy(folder: Path, dest: Path) -> Path:
@@ -126,8 +151,8 @@ def test_dry_run_builds_the_repo_folder_without_any_request(run, hub, tmp_path, 
     assert results["success_rate"] == pytest.approx(expected.success_rate)
     import imageio.v2 as imageio
 
-    frames = imageio.mimread(folder / "replay.mp4")
-    assert 1 < len(frames) <= 40 and frames[0].ndim == 3
+    frames = imageio.mimread(folder / "replay.mp4")  # one frame per step of an episode cut after 40 steps
+    assert len(frames) == min(expected.lengths[0], 40) and frames[0].shape[2] == 3
     published = json.loads((folder / "run_info.json").read_text())
     assert published["model"] == "ppo-MazeEasy-v0.zip" and published["dataset_id"] == DATASET_ID
 
@@ -237,32 +262,36 @@ def test_cli_pushes_a_run_to_an_organisation(run, hub, capsys, monkeypatch):
     files = hub.repo("sb3org/maze-ppo").files
     assert {"README.md", "ppo-MazeEasy-v0.zip", "results.json", "config.yml"} <= set(files)
     assert json.loads(files["results.json"])["n_eval_episodes"] == 2
-    assert Path(out["folder"]).is_dir()
+    kept = {p.name: p.read_bytes() for p in Path(out["folder"]).iterdir()}
+    assert kept == {name: content for name, content in files.items() if name != ".gitattributes"}
 
 
 # ----------------------------------------------------------------------------- download and load
 
 def test_download_and_safe_load_give_the_original_model(built, run, hub, tmp_path):
-    from sb3_plus.hub.load import evaluate_loaded, load_from_hub
+    from sb3_plus.hub.load import load_from_hub
+    from sb3_plus.hub.play import evaluate_loaded
     from sb3_plus.hub.push import upload_repo_folder
 
     upload_repo_folder(built, REPO)
     hub.requests.clear()
     loaded = load_from_hub(REPO, out_dir=tmp_path / "dl")
-    paths = [r.path for r in hub.requests]
-    assert f"/api/models/{REPO}/revision/main" in paths
-    assert any(p.startswith(f"/{REPO}/resolve/") and p.endswith("ppo-MazeEasy-v0.zip") for p in paths)
+    request_paths = [r.path for r in hub.requests]
+    assert f"/api/models/{REPO}/revision/main" in request_paths
+    assert any(p.startswith(f"/{REPO}/resolve/") and p.endswith("ppo-MazeEasy-v0.zip") for p in request_paths)
     assert loaded.safe and loaded.algo == "ppo" and loaded.env_id == "MazeEasy-v0"
     assert (tmp_path / "dl" / "config.yml").read_bytes() == (built / "config.yml").read_bytes()
     original = _load_original(run)
     _same_policy(original, loaded.model)
     assert loaded.model.num_timesteps == original.num_timesteps
     published = json.loads((built / "results.json").read_text())
-    again = evaluate_loaded(loaded, episodes=3, seed=10_000)
-    assert again.returns == pytest.approx(published["returns"])
-    trusted = load_from_hub(REPO, out_dir=tmp_path / "dl_trusted", trust_remote_pickle=True)
-    assert not trusted.safe
-    _same_policy(original, trusted.model)
+    with loaded:
+        again = evaluate_loaded(loaded, episodes=3, seed=10_000)
+    assert again.returns == pytest.approx(published["returns"]) and loaded.env is None
+    with load_from_hub(REPO, out_dir=tmp_path / "dl_trusted", trust_remote_pickle=True) as trusted:
+        assert not trusted.safe
+        _same_policy(original, trusted.model)
+        assert evaluate_loaded(trusted, episodes=3, seed=10_000).returns == pytest.approx(published["returns"])
 
 
 def _poison(zip_path: Path, dest: Path, marker: Path) -> int:
@@ -308,8 +337,9 @@ def test_safe_load_never_unpickles_repo_content(built, run, tmp_path, monkeypatc
         patch.setattr(pickle, "loads", refuse)
         patch.setattr(pickle, "load", refuse)
         loaded = load_published_model(folder)
-    assert loaded.safe and not marker.exists()
-    _same_policy(_load_original(run), loaded.model)
+    with loaded:
+        assert loaded.safe and not marker.exists()
+        _same_policy(_load_original(run), loaded.model)
 
     # the payload is live: the trusting path runs it
     try:
@@ -357,12 +387,17 @@ def test_load_from_hub_and_enjoy_commands(built, hub, tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["loaded"]["safe"] is True and report["evaluation"]["episodes"] == 2
     assert "replay.mp4" not in report["files"] and "ppo-MazeEasy-v0.zip" in report["files"]
+    published = json.loads((built / "results.json").read_text())
+    assert report["evaluation"]["mean_return"] == pytest.approx(np.mean(published["returns"][:2]))
     video = tmp_path / "watch.mp4"
-    assert run_cli(enjoy_main, ["--folder", str(out_dir), "--episodes", "2", "--video", str(video),
+    assert run_cli(enjoy_main, ["--folder", str(out_dir), "--episodes", "1", "--video", str(video),
                                 "--video-length", "30"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["evaluation"]["first_seed"] == 10_000 and report["loaded"]["safe"] is True
-    assert video.stat().st_size > 0 and report["video"] == str(video)
+    import imageio.v2 as imageio
+
+    frames = imageio.mimread(video)  # the replay is of the evaluated episode (seed 10000), cut after 30 steps
+    assert report["video"] == str(video) and len(frames) == min(report["evaluation"]["mean_length"], 30)
     assert run_cli(enjoy_main, ["--repo-id", REPO, "--out", str(tmp_path / "dl2"), "--episodes", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["evaluation"]["episodes"] == 1
 
@@ -371,20 +406,26 @@ def test_vecnormalize_statistics_travel_as_json(tmp_path):
     from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
     from sb3_plus.envs import make_env
-    from sb3_plus.hub.load import _normalizer_from_json
-    from sb3_plus.hub.push import export_vecnormalize
+    from sb3_plus.hub.layout import export_vecnormalize, read_vecnormalize_json
+    from sb3_plus.models import load_vecnormalize
 
-    norm = VecNormalize(DummyVecEnv([lambda: make_env("CartPole-v1")]), clip_obs=5.0)
+    norm = VecNormalize(DummyVecEnv([lambda: make_env("CartPole-v1")]), clip_obs=0.5)
     norm.reset()
     for _ in range(50):
         norm.step(np.array([norm.action_space.sample()]))
     norm.save(str(tmp_path / "vecnormalize.pkl"))
     export_vecnormalize(tmp_path / "vecnormalize.pkl", tmp_path / "vecnormalize.json")
-    transform = _normalizer_from_json(tmp_path / "vecnormalize.json", "CartPole-v1", {})
+    env = make_env("CartPole-v1")
+    from_json = read_vecnormalize_json(tmp_path / "vecnormalize.json", env)
+    from_pickle = load_vecnormalize(tmp_path / "vecnormalize.pkl", env)
+    for loaded in (from_json, from_pickle):
+        assert loaded.training is False and loaded.norm_reward is False and loaded.clip_obs == 0.5
     obs = np.array([0.1, -0.3, 0.05, 0.7], dtype=np.float32)
     norm.training = False
-    np.testing.assert_allclose(transform(obs), norm.normalize_obs(obs), rtol=1e-6)
-    assert not np.allclose(transform(obs), obs)
+    np.testing.assert_allclose(from_json.normalize_obs(obs), norm.normalize_obs(obs), rtol=1e-6)
+    np.testing.assert_allclose(from_pickle.normalize_obs(obs), norm.normalize_obs(obs), rtol=1e-6)
+    assert np.abs(from_json.normalize_obs(obs * 100)).max() == pytest.approx(0.5)
+    env.close()
 
 
 # ----------------------------------------------------------------------------- errors
@@ -495,3 +536,57 @@ def test_push_command_as_a_process(built, hub, tmp_path):
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["commit_oid"] == hub.repo(REPO).sha
+
+
+# ----------------------------------------------------------------------------- dry runs, unreadable files, envs
+
+def test_dry_run_sends_nothing_on_any_path(run, built, no_requests, tmp_path, capsys, monkeypatch):
+    from sb3_plus.cli_common import run_cli
+    from sb3_plus.push_to_hub import main
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(run["datasets"]))
+    assert run_cli(main, ["--folder", str(built), "--repo-id", REPO, "--dry-run"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dry_run"] is True and out["commit_oid"] is None and out["repo_url"] is None
+    assert set(out["files"]) == {p.name for p in built.iterdir()}
+    assert run_cli(main, ["--dataset", DATASET_ID, "--repo-id", "alice", "--dry-run"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dry_run"] is True and out["repo_id"] == "alice/sb3plus" and "data/metadata.json" in out["files"]
+    assert run_cli(main, ["--run", str(run["run_dir"]), "--repo-id", REPO, "--dry-run", "--episodes", "1",
+                          "--no-video", "--out", str(tmp_path / "repo")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dry_run"] is True and (tmp_path / "repo" / "README.md").is_file()
+
+
+def test_unreadable_run_files_are_named_before_anything_is_built(run, tmp_path, capsys):
+    from sb3_plus.cli_common import run_cli
+    from sb3_plus.hub.build import build_repo_folder
+    from sb3_plus.models import ModelFileError
+    from sb3_plus.push_to_hub import main
+
+    broken = _copy(run["run_dir"], tmp_path / "run")
+    model = broken / "MazeEasy-v0.zip"
+    model.write_bytes(model.read_bytes()[:2000])
+    before = sorted(broken.rglob("*"))
+    assert run_cli(main, ["--run", str(broken), "--repo-id", REPO, "--dry-run", "--no-video"]) == 2
+    err = capsys.readouterr().err
+    assert str(model) in err and "truncated" in err and len(err.strip().splitlines()) == 1
+    assert sorted(broken.rglob("*")) == before
+    shutil.copy2(run["model_path"], model)
+    (broken / "run_info.json").write_text('{"algo": "ppo", "env_id": ')
+    with pytest.raises(ModelFileError, match="run_info.json is truncated or corrupt"):
+        build_repo_folder(broken, REPO, video=False, verbose=0)
+
+
+def test_loading_and_playing_close_every_env_they_build(built, made_envs, tmp_path):
+    from sb3_plus.hub.load import load_published_model
+    from sb3_plus.hub.play import enjoy, evaluate_loaded
+
+    with load_published_model(built) as loaded:
+        first = evaluate_loaded(loaded, episodes=2)
+        assert evaluate_loaded(loaded, episodes=2).returns == first.returns
+        assert len(made_envs) == 1 and not made_envs[0].closed  # one env, used again
+    assert loaded.env is None and made_envs[0].closed
+    report = enjoy(folder=built, episodes=1, video=tmp_path / "replay.mp4", video_length=5)
+    assert report["evaluation"]["episodes"] == 1
+    assert len(made_envs) == 3 and all(env.closed for env in made_envs)

@@ -73,14 +73,28 @@ def test_push_and_pull_a_dataset(hub, local_dataset, tmp_path, capsys, monkeypat
         np.testing.assert_array_equal(act_a, act_b)
 
 
+def test_dataset_dry_run_sends_nothing(no_requests, local_dataset, capsys):
+    from sb3_plus.cli_common import run_cli
+    from sb3_plus.hub.datasets import push_dataset
+    from sb3_plus.push_to_hub import main
+
+    assert run_cli(main, ["--dataset", DATASET_ID, "--repo-id", "alice", "--dry-run"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    local = local_dataset / DATASET_ID
+    assert out["dry_run"] is True and out["remote"] == "hf://alice" and out["repo_id"] == "alice/sb3plus"
+    assert out["files"] == sorted(str(p.relative_to(local)) for p in local.rglob("*") if p.is_file())
+    assert push_dataset(DATASET_ID, "alice", token="hf_unused", dry_run=True)["local_path"] == str(local)
+
+
 def test_dataset_errors(hub, local_dataset, tmp_path, monkeypatch):
     from sb3_plus.data.storage import DatasetExistsError
+    from sb3_plus.errors import BadOptionError, InputNotFoundError
     from sb3_plus.hub import HubAuthError, HubNotFoundError, HubPermissionError, HubRepoExistsError
     from sb3_plus.hub.datasets import pull_dataset, push_dataset
 
-    with pytest.raises(ValueError, match="ORG/sb3plus"):
+    with pytest.raises(BadOptionError, match="ORG/sb3plus"):
         push_dataset(DATASET_ID, "alice/wrong-repo")
-    with pytest.raises(FileNotFoundError, match="collect_expert"):
+    with pytest.raises(InputNotFoundError, match="collect_expert"):
         push_dataset("sb3plus/mazeeasy/other-v0", "alice")
     with pytest.raises(HubPermissionError, match="'bob'"):
         push_dataset(DATASET_ID, "bob")

@@ -14,10 +14,11 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 
 from sb3_plus.data.collect import collect_expert
 from sb3_plus.data.sequences import load_episodes
+from sb3_plus.errors import BadOptionError, UserError
 from sb3_plus.imitation.adversarial import minari_to_trajectories, train_adversarial
 from sb3_plus.imitation.bc import SpaceMismatchError, evaluate_agreement, split_episodes, train_bc
-from sb3_plus.training.envs import make_vec_env_for
 from sb3_plus.train import train
+from sb3_plus.training.envs import make_vec_env_for
 
 DATASET = "sb3plus/mazeeasy/waypoint-v0"
 FIXED = {"fixed_layout_seed": 3}
@@ -44,6 +45,20 @@ def test_minari_episodes_become_imitation_trajectories(maze_dataset):
         assert traj.terminal and np.isclose(traj.rews.sum(), 1.0)  # the expert reaches the goal
     transitions = rollout.flatten_trajectories(trajectories)
     assert len(transitions) == sum(len(ep.actions) for ep in episodes)
+
+
+def test_dataset_ids_are_read_from_sb3_plus_dataset_root(tmp_path, monkeypatch):
+    from sb3_plus.errors import InputNotFoundError
+
+    # MINARI_DATASETS_PATH unset: sb3-plus's root is ./datasets (Minari's own default is ~/.minari)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MINARI_DATASETS_PATH")
+    collect_expert("MazeEasy-v0", episodes=3, env_kwargs=FIXED, dataset_id=DATASET, progress_bar=False)
+    assert (tmp_path / "datasets" / DATASET).is_dir()
+    trajectories = minari_to_trajectories(DATASET)
+    assert len(trajectories) == 3 and all(t.terminal for t in trajectories)
+    with pytest.raises(InputNotFoundError, match="sb3plus/none/waypoint-v0.*collect_expert"):
+        minari_to_trajectories("sb3plus/none/waypoint-v0")
 
 
 def test_image_trajectories_move_channels_first():
@@ -105,13 +120,20 @@ def test_short_adversarial_run_trains_discriminator_and_generator(maze_dataset, 
 def test_adversarial_errors_name_the_fix(maze_dataset, tmp_path):
     venv = make_vec_env_for("MazeEasy-v0", 1, 0, FIXED)
     lstm = RecurrentPPO("MlpLstmPolicy", venv, n_steps=64, batch_size=64)
-    with pytest.raises(TypeError, match="feedforward policy"):
+    with pytest.raises(TypeError, match="feedforward policy") as err:
         train_adversarial(lstm, maze_dataset, "gail", log_dir=tmp_path)
+    assert isinstance(err.value, UserError)
     pixels = PPO("CnnPolicy", make_vec_env_for("MazeEasyPixels-v0", 1, 0, {}), n_steps=64, batch_size=64)
     with pytest.raises(SpaceMismatchError, match="Fix"):
         train_adversarial(pixels, maze_dataset, "gail", log_dir=tmp_path)
-    with pytest.raises(ValueError, match="choose from gail, airl"):
+    with pytest.raises(BadOptionError, match="choose from gail, airl"):
         train_adversarial(PPO("MlpPolicy", venv), maze_dataset, "vail", log_dir=tmp_path)
+    with pytest.raises(BadOptionError, match="unknown AdversarialSettings field"):
+        train_adversarial(PPO("MlpPolicy", venv), maze_dataset, "gail", log_dir=tmp_path, rounds=3)
+    collect_expert("MazeEasy-v0", episodes=2, env_kwargs={**FIXED, "obs_type": "dict"},
+                   dataset_id="sb3plus/mazedict/waypoint-v0", progress_bar=False)
+    with pytest.raises(SpaceMismatchError, match="Box observations"):
+        minari_to_trajectories("sb3plus/mazedict/waypoint-v0")
 
 
 def test_train_with_pretrain_gail(maze_dataset, tmp_path):
@@ -126,3 +148,19 @@ def test_train_with_pretrain_gail(maze_dataset, tmp_path):
     with pytest.raises(ValueError, match="unknown gail setting"):
         train("ppo", "MazeEasy-v0", n_timesteps=256, log_folder=tmp_path, pretrain="gail", dataset=DATASET,
               pretrain_kwargs={"rounds": 3}, verbose=0)
+
+
+def test_demonstrations_are_normalised_as_the_generator_sees_its_env(maze_dataset):
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from sb3_plus.imitation.adversarial import demonstrations_for
+
+    venv = VecNormalize(make_vec_env_for("MazeEasy-v0", 1, 0, FIXED), norm_reward=False)
+    model = PPO("MlpPolicy", venv, n_steps=64, batch_size=64)
+    raw = minari_to_trajectories(maze_dataset)
+    demos = demonstrations_for(model, maze_dataset)
+    all_obs = np.concatenate([t.obs for t in raw])
+    assert venv.obs_rms.count == pytest.approx(len(all_obs), abs=1e-3)  # fitted from the demonstrations
+    np.testing.assert_allclose(demos[0].obs, venv.normalize_obs(raw[0].obs))
+    np.testing.assert_allclose(venv.obs_rms.mean, all_obs.mean(axis=0), atol=1e-4)
+    assert all(np.array_equal(d.acts, r.acts) for d, r in zip(demos, raw))

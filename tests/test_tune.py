@@ -2,7 +2,10 @@
 
 import csv
 import json
+import re
+from dataclasses import asdict, replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import optuna
 import pytest
@@ -10,8 +13,9 @@ import pytest
 from sb3_plus.cli_common import run_cli
 from sb3_plus.config import load_hyperparams
 from sb3_plus.data.collect import collect_expert
-from sb3_plus.tune import main as tune_main
-from sb3_plus.tuning import TuneError, tune
+from sb3_plus.errors import UserError
+from sb3_plus.tune import build_parser, main as tune_main
+from sb3_plus.tuning import SearchSpaceError, TuneError, TuneSettings, tune
 from sb3_plus.tuning.report import write_outputs
 
 DATASET = "sb3plus/mazeeasy/waypoint-v0"
@@ -117,7 +121,8 @@ def test_same_command_resumes_and_other_settings_are_refused(maze_study, maze_da
     # a study is only resumed with its own settings: other seeds would make trials incomparable
     assert run_cli(tune_main, _argv(log, 5, "--seeds", "3")) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "seeds: study [0, 1], now [0, 1, 2]" in err and "--study-name" in err
+    assert err.startswith("error: ") and "seeds (--seeds/--seed): study [0, 1], now [0, 1, 2]" in err
+    assert "--study-name" in err
     assert len(optuna.load_study(study_name="maze", storage=storage).trials) == 4
 
 
@@ -130,11 +135,11 @@ def test_bad_trial_is_pruned_early(tmp_path, maze_dataset, monkeypatch, pruner, 
     study = optuna.create_study(study_name="prune", storage=storage, direction="maximize")
     study.enqueue_trial({"pretrain.epochs": 50})   # BC plays the maze well: success >= 0.75 after pretraining
     study.enqueue_trial({"pretrain.epochs": 1})    # 1 epoch does not: success 0.0
-    result = tune("ppo", "MazeEasy-v0", n_trials=2, study_name="prune", storage=storage, log_folder=tmp_path,
-                  pruner=pruner, n_startup_trials=1, n_warmup_evals=0, seeds=2, n_timesteps=256, eval_freq=128,
-                  eval_episodes=2, space=space, hyperparams={"n_envs": 2, "n_steps": 64, "n_epochs": 1,
-                                                                 "learning_rate": 1e-7},
-                  env_kwargs=LAYOUT, pretrain="bc", dataset=DATASET, verbose=0)
+    result = tune(TuneSettings(
+        "ppo", "MazeEasy-v0", n_trials=2, study_name="prune", storage=storage, log_folder=tmp_path, pruner=pruner,
+        n_startup_trials=1, n_warmup_evals=0, seeds=2, n_timesteps=256, eval_freq=128, eval_episodes=2, space=space,
+        hyperparams={"n_envs": 2, "n_steps": 64, "n_epochs": 1, "learning_rate": 1e-7}, env_kwargs=LAYOUT,
+        pretrain="bc", dataset=DATASET, verbose=0))
     first, second = optuna.load_study(study_name="prune", storage=storage).trials
     assert first.state.name == "COMPLETE" and first.value >= 0.75
     assert second.state.name == second_state
@@ -188,7 +193,8 @@ def test_clear_errors_before_any_trial(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "cannot open storage postgresql+psycopg://u@127.0.0.1" in err and "database server runs" in err
     with pytest.raises(TuneError, match="overlap the evaluation seeds"):
-        tune("ppo", "MazeEasy-v0", n_trials=1, log_folder=tmp_path, seed=20000, eval_episodes=2, verbose=0)
+        tune(TuneSettings("ppo", "MazeEasy-v0", n_trials=1, log_folder=tmp_path, seed=20000, eval_episodes=2,
+                          verbose=0))
     assert not list(Path(tmp_path).glob("**/trials/*")), "no trial ran"
 
 
@@ -208,10 +214,70 @@ def test_failing_trials_are_recorded_and_stop_the_study(tmp_path, capsys):
         raise ValueError("the env exploded")
 
     with pytest.raises(TuneError, match="3 trials in a row failed; the last one: ValueError: the env exploded"):
-        tune("ppo", "CartPole-v1", n_trials=10, log_folder=tmp_path, seeds=2, n_timesteps=64, train_fn=broken_train,
-             sampler="random")
+        tune(TuneSettings("ppo", "CartPole-v1", n_trials=10, log_folder=tmp_path, seeds=2, n_timesteps=64,
+                          sampler="random"), train_fn=broken_train)
     study = optuna.load_study(study_name="ppo-CartPole-v1", storage=f"sqlite:///{tmp_path / 'tune' / 'ppo-CartPole-v1.db'}")
     assert [t.state.name for t in study.trials] == ["FAIL"] * 3 and calls == [0, 0, 0]
     rows = list(csv.DictReader((tmp_path / "tune" / "ppo-CartPole-v1" / "trials.csv").open()))
     assert [r["error"] for r in rows] == ["ValueError: the env exploded"] * 3
     assert "trial   2 FAIL     ValueError: the env exploded" in capsys.readouterr().out
+
+
+def _fake_train(algo, env_id, *, n_timesteps, seed, log_folder, eval_freq, on_eval, **kwargs):
+    """Stands in for training: evaluations at 0, eval_freq, ... with success 0.5."""
+    for step in range(0, n_timesteps + 1, eval_freq):
+        on_eval(step, SimpleNamespace(success_rate=0.5, mean_return=1.0))
+    return SimpleNamespace(final_eval={"success_rate": 0.5, "mean_return": 1.0}, num_timesteps=n_timesteps,
+                           run_dir=log_folder)
+
+
+def test_resume_refuses_other_env_kwargs_or_fixed_overrides(tmp_path):
+    first = TuneSettings("ppo", "MazeEasy-v0", n_trials=1, log_folder=tmp_path, seeds=1, n_timesteps=64, eval_freq=32,
+                         eval_episodes=1, sampler="random", pruner="none", env_kwargs={"fixed_layout_seed": 3},
+                         hyperparams=["n_envs:2", "n_epochs:1"], verbose=0)
+    tune(first, train_fn=_fake_train)
+    assert tune(replace(first, n_trials=2), train_fn=_fake_train).trials_run == 1   # same values: resumed
+    storage = f"sqlite:///{tmp_path / 'tune' / 'ppo-MazeEasy-v0.db'}"
+    record = optuna.load_study(study_name="ppo-MazeEasy-v0", storage=storage).user_attrs["sb3_plus"]
+    assert record["env_kwargs"] == {"fixed_layout_seed": 3} and record["fixed"] == {"n_envs": 2, "n_epochs": 1}
+    changes = [
+        ({"env_kwargs": {"fixed_layout_seed": 4}},
+         "env_kwargs (--env-kwargs): study {'fixed_layout_seed': 3}, now {'fixed_layout_seed': 4}",
+         "--env-kwargs fixed_layout_seed:3"),
+        ({"env_kwargs": None}, "env_kwargs (--env-kwargs): study {'fixed_layout_seed': 3}, now {}",
+         "--env-kwargs fixed_layout_seed:3"),
+        ({"hyperparams": {"n_envs": 4, "n_epochs": 1}},
+         "fixed (--hyperparams): study {'n_envs': 2, 'n_epochs': 1}, now {'n_envs': 4, 'n_epochs': 1}",
+         "--hyperparams n_envs:2 n_epochs:1"),
+        ({"hyperparams": ["n_envs:2"]}, "fixed (--hyperparams): study {'n_envs': 2, 'n_epochs': 1}, now {'n_envs': 2}",
+         "--hyperparams n_envs:2 n_epochs:1"),
+    ]
+    for change, difference, fix in changes:
+        with pytest.raises(TuneError) as info:
+            tune(replace(first, n_trials=3, **change), train_fn=_fake_train)
+        message = str(info.value)
+        assert difference in message and "not be comparable" in message, message
+        assert f"Fix: pick a new --study-name, or run with the study's values ({fix})" in message
+    assert len(optuna.load_study(study_name="ppo-MazeEasy-v0", storage=storage).trials) == 2   # nothing ran
+
+
+def test_cli_is_the_settings_dataclass():
+    parsed = vars(build_parser().parse_args(["--algo", "ppo", "--env", "MazeEasy-v0"]))
+    assert parsed == asdict(TuneSettings("ppo", "MazeEasy-v0"))   # same knobs, same defaults
+    parsed = vars(build_parser().parse_args(["--algo", "ppo", "--env", "MazeEasy-v0", "-n", "512", "--seeds", "2",
+                                             "--hyperparams", "n_envs:2", "--pretrain", "dagger"]))
+    assert (parsed["n_timesteps"], parsed["seeds"], parsed["hyperparams"], parsed["pretrain"]) == (
+        512, 2, ["n_envs:2"], "dagger")
+    help_text = build_parser().format_help()
+    assert "seconds between a running trial's heartbeats" in help_text and "(default: 10)" in help_text
+
+
+def test_bad_settings_are_user_errors_before_anything_runs(tmp_path):
+    assert issubclass(TuneError, UserError) and issubclass(SearchSpaceError, UserError)
+    for bad, needle in [({"sampler": "grid"}, "unknown sampler 'grid'. Fix: use one of tpe, random, cmaes"),
+                        ({"pruner": "hyperband"}, "unknown pruner"), ({"metric": "accuracy"}, "unknown metric"),
+                        ({"pretrain": "sqil"}, "unknown pretraining method"), ({"seeds": []}, "at least one seed"),
+                        ({"n_trials": -1}, "n_trials must be >= 0")]:
+        with pytest.raises(TuneError, match=re.escape(needle)):
+            TuneSettings("ppo", "MazeEasy-v0", log_folder=tmp_path, **bad)
+    assert not (tmp_path / "tune").exists()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from sb3_plus.tuning import tune
+from sb3_plus.tuning import TuneSettings, tune
 from sb3_plus.tuning.dashboard import wait_for_http
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,10 +65,11 @@ def _text(html):
 
 
 def test_dashboard_serves_the_study_to_a_browser(tmp_path):
-    browser = chromium()
-    result = tune("ppo", "CartPole-v1", n_trials=3, study_name=STUDY, log_folder=tmp_path, seeds=1, n_timesteps=256,
-                  eval_freq=128, eval_episodes=1, pruner="none", sampler="random", sampler_seed=0,
-                  hyperparams={"n_envs": 2, "n_steps": 64, "batch_size": 64, "n_epochs": 1}, verbose=0)
+    chromium()   # before any work: installed when absent, else a clear failure
+    result = tune(TuneSettings("ppo", "CartPole-v1", n_trials=3, study_name=STUDY, log_folder=tmp_path, seeds=1,
+                               n_timesteps=256, eval_freq=128, eval_episodes=1, pruner="none", sampler="random",
+                               sampler_seed=0, hyperparams={"n_envs": 2, "n_steps": 64, "batch_size": 64,
+                                                            "n_epochs": 1}, verbose=0))
     assert result.report["settings"]["metric"] == "return"   # CartPole reports no success: return by default
     port = _free_port()
     cmd = [sys.executable, "-m", "sb3_plus.tune", "--algo", "ppo", "--env", "CartPole-v1", "--study-name", STUDY,

@@ -4,10 +4,11 @@ import textwrap
 
 import optuna
 import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from sb3_plus.config import apply_overrides, load_hyperparams
+from sb3_plus.tuning import SearchSpaceError, apply_constraints, load_search_space, make_sampler, read_space_file
 from sb3_plus.tuning.objective import LearningCurves
-from sb3_plus.tuning.spaces import SearchSpaceError, apply_constraints, load_search_space, read_space_file
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -107,12 +108,12 @@ BAD = [
     ("default:\n  gamma: {type: float, low: 0.9, high: 0.99\n", None, None, None, "not valid YAML"),
     ("default:\n  gamma: {type: floaty, low: 0.9, high: 0.99}\n", "default", "gamma", "type", "did you mean 'float'"),
     ("default:\n  gamma: {low: 0.9, high: 0.99}\n", "default", "gamma", "type", "is missing"),
-    ("default:\n  ent_coef: {type: float, low: 0.1, high: 0.01}\n", "default", "ent_coef", "high", "must be above low"),
+    ("default:\n  ent_coef: {type: float, low: 0.1, high: 0.01}\n", "default", "ent_coef", "high", "`low <= high` must hold"),
     ("default:\n  ent_coef: {type: float, low: 0.0, high: 0.1, log: true}\n", "default", "ent_coef", "low", "log"),
     ("default:\n  n_epochs: {type: int, low: 1.5, high: 4}\n", "default", "n_epochs", "low", "not an integer"),
     ("default:\n  n_epochs: {type: int, low: 1, high: 8, stepp: 2}\n", "default", "n_epochs", "stepp",
      "did you mean 'step'"),
-    ("default:\n  gamma: {type: categorical, choices: []}\n", "default", "gamma", "choices", "non-empty"),
+    ("default:\n  gamma: {type: categorical, choices: []}\n", "default", "gamma", "choices", "one or more elements"),
     ("default:\n  gamma: {type: categorical, choices: [0.9, 0.9]}\n", "default", "gamma", "choices", "twice"),
     ("default:\n  arch: {type: categorical, choices: [a, b], set: {a: {policy_kwargs.net_arch: [8]}}}\n",
      "default", "arch", "set", "no values for the choice(s) ['b']"),
@@ -124,6 +125,19 @@ BAD = [
      "methods", "bc has no setting 'rounds'"),
     ("Maze*:\n  gamma: 0.99\n", "Maze*", "gamma", None, "not a mapping"),
     ("default:\n  gamma: null\n", "default", "gamma", None, "null only removes"),
+    # ranges Optuna's distributions refuse, the refusal named by its field
+    ("default:\n  n_epochs: {type: int, low: 0, high: 8, log: true}\n", "default", "n_epochs", "low",
+     "`low >= 1` must hold for `log=True`"),
+    ("default:\n  vf_coef: {type: float, low: 0.1, high: 1.0, step: 0.4}\n", "default", "vf_coef", "step",
+     "not divisible by `step`"),
+    ("default:\n  ent_coef: {type: float, low: 0.001, high: 0.1, log: true, step: 0.01}\n", "default", "ent_coef",
+     "step", "`step` is not supported when `log` is true"),
+    ("default:\n  n_epochs: {type: int, low: 1, high: 8, step: 0}\n", "default", "n_epochs", "step",
+     "`step > 0` must hold"),
+    ("default:\n  n_epochs: {type: int, low: 1, high: 8, log: 1}\n", "default", "n_epochs", "log",
+     "not true or false"),
+    ("default:\n  arch: {type: categorical, choices: [[64], [128]]}\n", "default", "arch", "choices",
+     "make the param a label"),
 ]
 
 
@@ -139,6 +153,22 @@ def test_bad_space_definitions_name_file_section_param_field(tmp_path, text, sec
         assert f"section {section!r}" in message
     if param is not None:
         assert f"param {param!r}" in message
+
+
+def test_space_file_errors_are_user_errors_with_the_config_wording(tmp_path):
+    from sb3_plus.errors import UserError
+
+    path = _write(tmp_path, """
+        default:
+          gamma: {type: categorical, choices: [0.9]}
+          gamma: {type: categorical, choices: [0.99]}
+    """)
+    with pytest.raises(SearchSpaceError) as info:
+        read_space_file(path)
+    assert isinstance(info.value, UserError) and isinstance(info.value, ValueError)
+    assert f"{path}, line 4: the key 'gamma' appears twice" in str(info.value) and info.value.param == "gamma"
+    with pytest.raises(SearchSpaceError, match="cannot be read"):
+        read_space_file(tmp_path / "missing.yml")
 
 
 def test_unknown_hyperparameter_is_caught_against_the_config(tmp_path):
@@ -181,8 +211,6 @@ def test_learning_curves_steps_and_values():
 
 @pytest.mark.parametrize("sampler", ["tpe", "random", "cmaes"])
 def test_samplers_drive_the_shipped_space(sampler):
-    from sb3_plus.tuning.tuner import make_sampler
-
     base = load_hyperparams("ppo_lstm", "MazeEasy-v0")
     space = load_search_space("ppo_lstm", "MazeEasy-v0", base=base)
     study = optuna.create_study(direction="maximize", sampler=make_sampler(sampler, n_startup_trials=3, seed=0,
@@ -192,14 +220,58 @@ def test_samplers_drive_the_shipped_space(sampler):
         sample = space.sample(trial, base, pretrain="bc")
         apply_overrides(base, sample.hyperparams)
         study.tell(trial, -abs(sample.pretrain_kwargs["lr"] - 1e-3) - sample.params["ent_coef"])
-    assert len(study.trials) == 8 and all(t.state.name == "COMPLETE" for t in study.trials)
-    assert len({t.params["learning_rate"] for t in study.trials}) == 8
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 8
+    lr = FloatDistribution(1e-5, 3e-3, log=True)
+    for trial in study.trials:
+        assert trial.distributions["learning_rate"] == lr       # the file's range, on a log scale
+        assert trial.distributions["n_epochs"] == IntDistribution(2, 15)
+        assert trial.distributions["pretrain.lr"] == FloatDistribution(1e-4, 3e-3, log=True)
+        assert "pretrain.rounds" not in trial.params            # a DAgger setting, and trials pretrain with BC
+        for name, value in trial.params.items():
+            distribution = space.get(name).distribution()
+            assert trial.distributions[name] == distribution, name
+            if isinstance(distribution, CategoricalDistribution):
+                assert value in distribution.choices, name
+            else:
+                assert distribution.low <= value <= distribution.high, name
+    values = [t.params["learning_rate"] for t in study.trials]
+    assert all(1e-5 <= v <= 3e-3 for v in values) and len(set(values)) == 8
+
+
+def test_params_sample_on_their_scale_and_step(tmp_path):
+    path = _write(tmp_path, """
+        default:
+          learning_rate: {type: float, low: 1.0e-5, high: 1.0e-1, log: true, schedule: linear}
+          vf_coef: {type: float, low: 0.0, high: 1.0}
+          clip_range: {type: float, low: 0.1, high: 0.3, step: 0.05}
+          n_steps: {type: int, low: 8, high: 64, step: 8}
+          n_epochs: {type: int, low: 1, high: 1000, log: true}
+    """)
+    space = load_search_space("ppo", "CartPole-v1", path)
+    assert space.get("learning_rate").distribution() == FloatDistribution(1e-5, 1e-1, log=True)
+    assert space.get("n_steps").distribution() == IntDistribution(8, 64, step=8)
+    assert space.get("learning_rate").assignments(3e-4) == {"learning_rate": "lin_0.0003"}
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    draws = {p.name: [] for p in space.params}
+    for _ in range(400):
+        trial = study.ask()
+        for param in space.params:
+            draws[param.name].append(param.suggest(trial))
+
+    def below(name, value):
+        return sum(v < value for v in draws[name]) / len(draws[name])
+
+    assert all(1e-5 <= v <= 1e-1 for v in draws["learning_rate"])
+    assert 0.4 < below("learning_rate", 1e-3) < 0.6     # log scale: half below the geometric middle
+    assert 0.4 < below("vf_coef", 0.5) < 0.6            # linear scale: half below the arithmetic middle
+    assert 0.4 < below("n_epochs", 32) < 0.6            # sqrt(1000) ~ 32
+    assert below("n_epochs", 500) > 0.85                # a uniform int range would put half above 500
+    assert set(draws["n_steps"]) == set(range(8, 65, 8))
+    assert {round(v, 10) for v in draws["clip_range"]} == {0.1, 0.15, 0.2, 0.25, 0.3}
 
 
 def test_cmaes_needs_numeric_params(tmp_path):
     from sb3_plus.tuning import TuneError
-    from sb3_plus.tuning.tuner import make_sampler
-
     path = _write(tmp_path, "default:\n  gamma: {type: categorical, choices: [0.9, 0.99]}\n")
     space = load_search_space("ppo", "CartPole-v1", path)
     with pytest.raises(TuneError, match="only categorical ones. Fix: use --sampler tpe"):

@@ -13,8 +13,16 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from sb3_plus.data.storage import dataset_dir, datasets_root, ensure_writable, staged_dataset
+from sb3_plus.errors import BadOptionError, UserError
+from sb3_plus.rollout import EpisodeOutcome, EpisodeRecord, ExpertActor, play_episodes, stack_steps
 
 FLUSH_EVERY = 20  # episodes held in memory before they are appended to the staged dataset
+
+_ALGORITHM_NAMES = {"waypoint": "sb3_plus.WaypointExpert"}  # Minari's algorithm_name per expert
+
+
+class NoEpisodesKeptError(UserError, RuntimeError):
+    """Only successful episodes were asked for and none succeeded."""
 
 
 @dataclass
@@ -71,47 +79,29 @@ def default_dataset_id(env_id: str, expert: str = "waypoint", version: int = 0) 
     return f"sb3plus/{short}/{expert}-v{version}"
 
 
-class EpisodeRecorder:
-    """Accumulates one episode's arrays (Minari layout: T+1 observations and infos)."""
+def episode_buffer(record: EpisodeRecord, episode_id: int) -> Any:
+    """A recorded episode as Minari's ``EpisodeBuffer`` (what ``create_dataset_from_buffers`` writes).
 
-    def __init__(self, obs: Any, info: dict[str, Any]) -> None:
-        self.obs = [obs]
-        self.infos = [info]
-        self.actions: list[Any] = []
-        self.rewards: list[float] = []
-        self.terms: list[bool] = []
-        self.truncs: list[bool] = []
+    :param record: an episode recorded by :func:`sb3_plus.rollout.play_episodes` (``record=True``).
+    :param episode_id: its index in the dataset.
+    """
+    from minari.data_collector import EpisodeBuffer
 
-    def add(self, action: Any, obs: Any, reward: float, term: bool, trunc: bool, info: dict[str, Any]) -> None:
-        self.actions.append(action)
-        self.obs.append(obs)
-        self.rewards.append(reward)
-        self.terms.append(term)
-        self.truncs.append(trunc)
-        self.infos.append(info)
-
-    def buffer(self, episode_id: int, seed: int) -> Any:
-        from minari.data_collector import EpisodeBuffer
-
-        return EpisodeBuffer(
-            id=episode_id,
-            seed=seed,
-            observations=stack_steps(self.obs),
-            actions=stack_steps(self.actions),
-            rewards=np.asarray(self.rewards, dtype=np.float64),
-            terminations=np.asarray(self.terms, dtype=bool),
-            truncations=np.asarray(self.truncs, dtype=bool),
-            infos=stack_steps(self.infos),
-        )
+    return EpisodeBuffer(
+        id=episode_id,
+        seed=record.seed,
+        observations=stack_steps(record.obs),
+        actions=stack_steps(record.actions),
+        rewards=np.asarray(record.rewards, dtype=np.float64),
+        terminations=np.asarray(record.terms, dtype=bool),
+        truncations=np.asarray(record.truncs, dtype=bool),
+        infos=stack_steps(record.infos),
+    )
 
 
-def stack_steps(items: list[Any]) -> Any:
-    first = items[0]
-    if isinstance(first, dict):
-        return {k: stack_steps([it[k] for it in items]) for k in first}
-    if isinstance(first, tuple):
-        return tuple(stack_steps([it[i] for it in items]) for i in range(len(first)))
-    return np.asarray(items)
+# shared per-step values: Minari copies them when it stacks an episode's infos
+_TRUE, _FALSE = np.array([True]), np.array([False])
+_TRUE.flags.writeable = _FALSE.flags.writeable = False
 
 
 def storable_info(info: dict[str, Any], extra: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -121,10 +111,10 @@ def storable_info(info: dict[str, Any], extra: tuple[str, ...] = ()) -> dict[str
     does not round-trip nested dicts, so the pose is stored as a float vector whose field
     names are in the dataset metadata (``sb3plus.pose_fields``).
     """
-    out: dict[str, Any] = {"success": np.array([bool(info.get("success", False))])}
+    out: dict[str, Any] = {"success": _TRUE if info.get("success", False) else _FALSE}
     pose = info.get("pose")
     if isinstance(pose, dict):
-        out["pose"] = np.fromiter(pose.values(), dtype=np.float64, count=len(pose))
+        out["pose"] = np.array(list(pose.values()), dtype=np.float64)
     for key in extra:  # e.g. DAgger's expert label and executed action, as one-element arrays
         out[key] = np.atleast_1d(np.asarray(info[key]))
     return out
@@ -243,6 +233,7 @@ def collect_expert(
     measure_raw: bool = False,
     only_successful: bool = False,
     description: str | None = None,
+    expert: str = "waypoint",
 ) -> CollectionReport:
     """Play ``episodes`` expert episodes and write them as a Minari dataset.
 
@@ -260,49 +251,40 @@ def collect_expert(
     :param measure_raw: also measure the env's raw step rate in this run (replaying the episodes' actions).
     :param only_successful: keep only successful episodes.
     :param description: free text stored in the dataset metadata.
+    :param expert: scripted expert name (:data:`sb3_plus.experts.EXPERTS`).
     :return: a :class:`CollectionReport`.
     """
-    from sb3_plus.envs import family_of, make_env
-    from sb3_plus.experts import ExpertController
+    from sb3_plus.envs import make_env
+    from sb3_plus.experts import EXPERTS, make_expert
 
     if episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {episodes}")
+        raise BadOptionError(f"episodes must be >= 1, got {episodes}. Fix: ask for at least one episode")
+    if expert not in EXPERTS:
+        raise BadOptionError(f"unknown expert {expert!r}. Fix: use one of {', '.join(EXPERTS)}")
     env_kwargs = dict(env_kwargs or {})
-    dataset_id = dataset_id or default_dataset_id(env_id)
+    dataset_id = dataset_id or default_dataset_id(env_id, expert)
     root = datasets_root()
     ensure_writable(dataset_id, overwrite, root)  # fail before the env starts
     env = make_env(env_id, **env_kwargs)
     try:
-        controller = ExpertController(env, route=route)
+        controller = make_expert(env, expert, route)
 
         def create(buffers: list[Any]) -> Any:
-            return create_minari_dataset(dataset_id, buffers, env, "sb3_plus.WaypointExpert",
-                                         description or f"Waypoint expert on {env_id}", jpeg_encoding)
+            return create_minari_dataset(dataset_id, buffers, env, _ALGORITHM_NAMES.get(expert, f"sb3_plus.{expert}"),
+                                         description or f"{expert} expert on {env_id}", jpeg_encoding)
 
         with staged_dataset(dataset_id, overwrite=overwrite, root=root):
             writer = _BackgroundWriter(create)
             try:
-                played = _play(env, controller, writer, episodes, seed, only_successful, progress_bar, env_id)
+                played = _play(env, controller, expert, writer, episodes, seed, only_successful, progress_bar, env_id)
             finally:
                 dataset = writer.close()
             successes, steps = played.successes, played.steps
             if dataset is None:
-                raise RuntimeError(f"no episode was kept (only_successful={only_successful}, 0/{episodes} succeeded)")
-            dataset.storage.update_metadata({
-                "sb3plus": {
-                    "env_id": env_id,
-                    "family": family_of(env_id),
-                    "env_kwargs": env_kwargs,
-                    "preprocessing": _preprocessing(env),
-                    "expert": "waypoint",
-                    "route": controller.route_source,
-                    "first_seed": seed,
-                    "episodes_played": episodes,
-                    "success_rate": successes / episodes,
-                    "lossless": not jpeg_encoding,
-                    "pose_fields": played.pose_fields,
-                }
-            })
+                raise NoEpisodesKeptError(f"no episode was kept: 0/{episodes} succeeded and only successful ones "
+                                          "were asked for. Fix: drop --only-successful, or check the route")
+            dataset.storage.update_metadata({"sb3plus": _dataset_metadata(
+                env, env_id, env_kwargs, expert, controller.route_source, seed, episodes, played, jpeg_encoding)})
         raw_rate = measure_env_rate(env, played.replay) if measure_raw else None
         path = dataset_dir(dataset_id, root)
         return CollectionReport(
@@ -312,6 +294,26 @@ def collect_expert(
         )
     finally:
         env.close()
+
+
+def _dataset_metadata(env: gym.Env, env_id: str, env_kwargs: dict[str, Any], expert: str, route_source: Any,
+                      seed: int, episodes: int, played: "_Played", jpeg_encoding: bool) -> dict[str, Any]:
+    """The ``sb3plus`` entry of a dataset's metadata: enough to rebuild the env and to judge the data."""
+    from sb3_plus.envs import family_of
+
+    return {
+        "env_id": env_id,
+        "family": family_of(env_id),
+        "env_kwargs": env_kwargs,
+        "preprocessing": _preprocessing(env),
+        "expert": expert,
+        "route": route_source,
+        "first_seed": seed,
+        "episodes_played": episodes,
+        "success_rate": played.successes / episodes,
+        "lossless": not jpeg_encoding,
+        "pose_fields": played.pose_fields,
+    }
 
 
 @dataclass
@@ -326,47 +328,47 @@ class _Played:
     replay: list[tuple[int, list[Any]]]  # (seed, actions) of every episode, for the raw-rate baseline
 
 
-def _play(env: gym.Env, controller: Any, writer: _BackgroundWriter, episodes: int, seed: int,
+def _play(env: gym.Env, controller: Any, expert: str, writer: _BackgroundWriter, episodes: int, seed: int,
           only_successful: bool, progress_bar: bool, env_id: str) -> _Played:
     replay: list[tuple[int, list[Any]]] = []
     pending: list[Any] = []
     metas: list[dict[str, Any]] = []
-    successes = steps = kept = 0
-    env_time = 0.0
+    count = {"successes": 0, "steps": 0, "kept": 0, "played": 0}
     start = time.perf_counter()
+    # the pose is stored as a vector: its field names, for the metadata, from the first episode's reset
+    pose_fields = list(env.reset(seed=seed)[1].get("pose") or {})
+
+    def flush() -> None:
+        writer.submit(pending[:], metas[:], count["kept"] - len(pending))
+        pending.clear()
+        metas.clear()
+
     with tqdm(total=episodes, unit="ep", disable=not progress_bar, desc=f"collect {env_id}") as bar:
-        for index in range(episodes):
-            episode_seed = seed + index
-            t0 = time.perf_counter()
-            obs, info = env.reset(seed=episode_seed)
-            env_time += time.perf_counter() - t0
-            expert = controller.reset()
-            episode = EpisodeRecorder(obs, storable_info(info))
-            while True:
-                action = expert.act(info["pose"])
-                t0 = time.perf_counter()
-                obs, reward, term, trunc, info = env.step(action)
-                env_time += time.perf_counter() - t0
-                episode.add(action, obs, float(reward), bool(term), bool(trunc), storable_info(info))
-                if term or trunc:
-                    break
-            replay.append((episode_seed, episode.actions))
-            success = bool(info.get("success", False))
-            successes += success
-            steps += len(episode.actions)
-            if success or not only_successful:
-                pending.append(episode.buffer(kept, episode_seed))
-                metas.append({"seed": episode_seed, "success": success, "expert": "waypoint",
-                              "route": controller.route_source, "length": len(episode.actions),
-                              "return": float(np.sum(episode.rewards))})
-                kept += 1
-            if len(pending) >= FLUSH_EVERY or (index == episodes - 1 and pending):
-                writer.submit(pending, metas, kept - len(pending))
-                pending, metas = [], []
+
+        def on_episode(done: EpisodeOutcome) -> None:
+            record = done.record
+            replay.append((done.seed, record.actions))
+            count["successes"] += done.success
+            count["played"] += 1
+            count["steps"] += done.length
+            if done.success or not only_successful:
+                pending.append(episode_buffer(record, count["kept"]))
+                metas.append({"seed": done.seed, "success": done.success, "expert": expert,
+                              "route": controller.route_source, "length": done.length,
+                              "return": float(np.sum(record.rewards))})
+                count["kept"] += 1
+            if len(pending) >= FLUSH_EVERY:
+                flush()
             bar.update(1)
-            bar.set_postfix(steps_s=f"{steps / max(time.perf_counter() - start, 1e-9):,.0f}",
-                            success=f"{successes / (index + 1):.0%}")
-    return _Played(successes, steps, time.perf_counter() - start, env_time, list(info.get("pose", {})), replay)
+            bar.set_postfix(steps_s=f"{count['steps'] / max(time.perf_counter() - start, 1e-9):,.0f}",
+                            success=f"{count['successes'] / count['played']:.0%}")
+
+        played = play_episodes(env, ExpertActor(controller), episodes, seed, on_episode=on_episode, record=True,
+                               record_info=storable_info, keep_records=False)
+    if pending:
+        flush()
+    return _Played(count["successes"], count["steps"], time.perf_counter() - start, played.env_seconds,
+                   pose_fields, replay)
 
 
 def _preprocessing(env: gym.Env) -> dict[str, Any]:

@@ -20,6 +20,8 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 
+from sb3_plus.errors import BadOptionError
+
 ObsArray = Union[np.ndarray, dict[str, np.ndarray]]
 TensorObs = Union[th.Tensor, dict[str, th.Tensor]]
 
@@ -64,16 +66,18 @@ def load_episodes(
 ) -> list[Episode]:
     """Load episodes from a Minari dataset into memory as numpy arrays.
 
-    :param dataset: a ``minari.MinariDataset``, a local dataset id (``"sb3plus/env/expert-v0"``)
-        or an iterable of ``minari.EpisodeData``
+    :param dataset: a ``minari.MinariDataset``, a dataset id (``"sb3plus/env/expert-v0"``, read from
+        :func:`sb3_plus.data.storage.datasets_root`) or an iterable of ``minari.EpisodeData``
     :param episode_indices: load only these episodes (default: all)
     :param with_infos: keep the per-step infos (memory heavy for large infos)
     :return: one :class:`Episode` per dataset episode, in dataset order
     """
     import minari
 
+    from sb3_plus.data.storage import load_dataset
+
     if isinstance(dataset, str):
-        dataset = minari.load_dataset(dataset)
+        dataset = load_dataset(dataset)
 
     if isinstance(dataset, minari.MinariDataset):
         obs_space, act_space = dataset.observation_space, dataset.action_space
@@ -85,7 +89,7 @@ def load_episodes(
             metadatas = [{} for _ in indices]
     else:
         if episode_indices is not None:
-            raise ValueError("episode_indices is only supported with a MinariDataset or a dataset id")
+            raise BadOptionError("episode_indices needs a MinariDataset or a dataset id. Fix: pass one of those")
         obs_space = act_space = None
         raw_episodes = list(dataset)
         metadatas = [{} for _ in raw_episodes]
@@ -118,7 +122,7 @@ def _trim_observations(obs: Any, n_steps: int, space: spaces.Space | None) -> Ob
         sub = space.spaces if isinstance(space, spaces.Dict) else {}
         return {key: _trim_observations(value, n_steps, sub.get(key)) for key, value in obs.items()}
     if isinstance(obs, tuple):
-        raise TypeError("Tuple observation spaces are not supported by SB3 policies; use a Dict space")
+        raise BadOptionError("Tuple observation spaces are not supported by SB3 policies. Fix: use a Dict space")
     array = np.asarray(obs)
     if len(array) == n_steps + 1:
         array = array[:n_steps]
@@ -214,9 +218,9 @@ class SequenceBatcher:
         device: th.device | str = "cpu",
     ) -> None:
         if len(episodes) == 0:
-            raise ValueError("SequenceBatcher needs at least one episode")
+            raise BadOptionError("SequenceBatcher needs at least one episode. Fix: pass a non-empty dataset")
         if seq_len < 1 or batch_size < 1:
-            raise ValueError(f"seq_len and batch_size must be >= 1, got {seq_len} and {batch_size}")
+            raise BadOptionError(f"seq_len and batch_size must be >= 1, got {seq_len} and {batch_size}")
         self.seq_len = int(seq_len)
         self.batch_size = int(batch_size)
         self.n_seq_per_batch = max(1, self.batch_size // self.seq_len)

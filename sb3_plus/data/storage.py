@@ -7,19 +7,29 @@ import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from minari.dataset.minari_dataset import parse_dataset_id
+
+from sb3_plus.errors import BadOptionError, InputNotFoundError, UserError
 
 DEFAULT_ROOT = "datasets"
 
 
-class DatasetExistsError(FileExistsError):
+class DatasetExistsError(UserError, FileExistsError):
     """A dataset id is already taken and ``overwrite`` was not asked for."""
 
 
+class DatasetNotFoundError(InputNotFoundError):
+    """No dataset with this id under the dataset root."""
+
+
 def datasets_root() -> Path:
-    """``$MINARI_DATASETS_PATH`` if set, else ``./datasets``."""
+    """``$MINARI_DATASETS_PATH`` if set, else ``./datasets``.
+
+    Minari's own default (``~/.minari/datasets``, :func:`minari.storage.get_dataset_path`)
+    differs on purpose: a project's datasets live beside its recipes in ``datasets/``.
+    """
     return Path(os.environ.get("MINARI_DATASETS_PATH") or DEFAULT_ROOT).resolve()
 
 
@@ -28,14 +38,35 @@ def check_dataset_id(dataset_id: str) -> tuple[str | None, str, int]:
     try:
         namespace, name, version = parse_dataset_id(dataset_id)
     except Exception as exc:  # minari raises plain ValueError/AssertionError
-        raise ValueError(f"bad dataset id {dataset_id!r} ({exc}). Fix: use 'sb3plus/<env>/<expert>-v0'") from None
+        raise BadOptionError(f"bad dataset id {dataset_id!r} ({exc}). Fix: use 'sb3plus/<env>/<expert>-v0'") from None
     if version is None:
-        raise ValueError(f"dataset id {dataset_id!r} has no version. Fix: end it with -v0, e.g. sb3plus/mywayhome/waypoint-v0")
+        raise BadOptionError(f"dataset id {dataset_id!r} has no version. Fix: end it with -v0, e.g. sb3plus/mywayhome/waypoint-v0")
     return namespace, name, version
 
 
 def dataset_dir(dataset_id: str, root: Path | None = None) -> Path:
+    """The folder of ``dataset_id`` under ``root`` (default :func:`datasets_root`)."""
     return (root or datasets_root()) / dataset_id
+
+
+def load_dataset(dataset_id: str, root: str | Path | None = None) -> Any:
+    """Open a local Minari dataset by id from sb3-plus's dataset root (not Minari's default folder).
+
+    :param dataset_id: ``namespace/name-vN``.
+    :param root: folder that holds the datasets (default :func:`datasets_root`).
+    :raises DatasetNotFoundError: no such dataset there; the message names the folder and the fix.
+    """
+    import minari
+
+    root = Path(root).resolve() if root is not None else datasets_root()
+    check_dataset_id(dataset_id)
+    if not (root / dataset_id / "data").is_dir():
+        raise DatasetNotFoundError(
+            f"dataset {dataset_id!r} not found under {root}. Fix: make it with python -m sb3_plus.collect_expert "
+            f"(--recipe datasets/<name>.yml or --env ... --dataset-id {dataset_id}), or set MINARI_DATASETS_PATH "
+            "to the folder that holds it")
+    with minari_root(root):  # Minari's own loader, pointed at our root
+        return minari.load_dataset(dataset_id)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from typing import Any
 import gymnasium as gym
 from gymnasium.envs.registration import EnvSpec
 
+from sb3_plus.errors import BadOptionError
 from sb3_plus.envs.registry import EnvFamily, UnknownEnvError, families, find_family, register_family, unknown_env_message
 
 __all__ = ["make_env", "EnvFamily", "UnknownEnvError", "register_family", "families", "env_spec_for", "family_of"]
@@ -68,7 +69,7 @@ def make_env(env_id: str, **kwargs: Any) -> gym.Env:
         try:
             env = gym.make(env_id, **kwargs)
         except TypeError as exc:
-            raise TypeError(f"{env_id}: bad keyword arguments {sorted(kwargs)}: {exc}") from exc
+            raise BadOptionError(f"{env_id}: bad keyword arguments {sorted(kwargs)}: {exc}") from exc
     else:
         raise UnknownEnvError(unknown_env_message(env_id))
     env.unwrapped.sb3plus_spec = env_spec_for(env_id, kwargs)

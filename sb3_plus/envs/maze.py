@@ -40,16 +40,15 @@ matches against a waypoint's ``region``.
 from __future__ import annotations
 
 import math
-import random
 import re
-from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from sb3_plus.errors import BadOptionError
+from sb3_plus.envs.maze_layout import _STEPS, MazeLayout, bfs_distances, farthest_cell, generate_maze
 from sb3_plus.envs.registry import EnvFamily, register_family
 
 __all__ = [
@@ -67,8 +66,6 @@ __all__ = [
 DIFFICULTIES: dict[str, tuple[int, int]] = {"easy": (4, 0), "medium": (6, 2), "hard": (9, 5)}
 
 _OBS_TYPES = ("vector", "pixels", "dict")
-#: Forward step (dcol, drow) for heading index k (heading = 90 * k degrees).
-_STEPS = ((1, 0), (0, 1), (-1, 0), (0, -1))
 _FLOOR, _WALL, _GOAL = 0, 1, 2
 # Grey levels of the pixel observation by cell code (floor, wall, goal), and the agent.
 _GREY = np.array([110, 30, 220], dtype=np.uint8)
@@ -78,128 +75,6 @@ _RENDER_PIXELS = 16
 _RGB = np.array([[205, 205, 205], [40, 40, 48], [60, 190, 75]], dtype=np.uint8)
 _RGB_START = np.array([150, 185, 230], dtype=np.uint8)
 _RGB_AGENT = np.array([215, 50, 50], dtype=np.uint8)
-
-
-@dataclass(frozen=True)
-class MazeLayout:
-    """One maze: its walls, and the start and goal cells of the episode.
-
-    :param grid: ``(n_rows, n_cols)`` bool array, ``True`` where a cell is a wall (read-only).
-    :param start: ``(row, col)`` where the agent started.
-    :param goal: ``(row, col)`` of the goal.
-    :param seed: the seed that generated the walls (``None`` for hand-made layouts).
-    """
-
-    grid: np.ndarray
-    start: tuple[int, int]
-    goal: tuple[int, int]
-    seed: int | None = None
-
-    @property
-    def walls(self) -> np.ndarray:
-        """The same array as :attr:`grid` (``True`` for walls), named for what it holds."""
-        return self.grid
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """``(n_rows, n_cols)`` of the grid."""
-        return int(self.grid.shape[0]), int(self.grid.shape[1])
-
-    def cell_index(self, row: int, col: int) -> int:
-        """The cell id used in ``info["pose"]["cell"]``: ``row * n_cols + col``."""
-        return int(row) * int(self.grid.shape[1]) + int(col)
-
-    @staticmethod
-    def cell_center(row: int, col: int) -> tuple[float, float]:
-        """Pose coordinates ``(x, y)`` of a cell's centre."""
-        return float(col) + 0.5, float(row) + 0.5
-
-    def free_cells(self) -> list[tuple[int, int]]:
-        """All free cells as ``(row, col)``, row-major."""
-        rows, cols = np.nonzero(~self.grid)
-        return [(int(r), int(c)) for r, c in zip(rows, cols)]
-
-
-def generate_maze(size: int, loops: int = 0, seed: int | None = None) -> np.ndarray:
-    """Carve a maze with a randomized depth-first backtracker.
-
-    :param size: rooms per side (>= 2); the grid is ``(2*size+1)`` cells square.
-    :param loops: walls between neighbouring rooms to open after carving (adds cycles).
-    :param seed: seed of the carving; the same seed gives the same maze.
-    :return: bool array, ``True`` for walls; the border is always wall.
-    """
-    if size < 2:
-        raise ValueError(f"maze size must be >= 2 rooms per side, got {size}")
-    if loops < 0:
-        raise ValueError(f"loops must be >= 0, got {loops}")
-    rng = random.Random(seed)
-    side = 2 * size + 1
-    walls = np.ones((side, side), dtype=bool)
-    visited = [[False] * size for _ in range(size)]
-    r0, c0 = rng.randrange(size), rng.randrange(size)
-    visited[r0][c0] = True
-    walls[2 * r0 + 1, 2 * c0 + 1] = False
-    stack = [(r0, c0)]
-    while stack:
-        r, c = stack[-1]
-        options = [
-            (r + dr, c + dc)
-            for dr, dc in ((0, 1), (1, 0), (0, -1), (-1, 0))
-            if 0 <= r + dr < size and 0 <= c + dc < size and not visited[r + dr][c + dc]
-        ]
-        if not options:
-            stack.pop()
-            continue
-        nr, nc = options[rng.randrange(len(options))]
-        visited[nr][nc] = True
-        walls[r + nr + 1, c + nc + 1] = False  # the wall cell between the two rooms
-        walls[2 * nr + 1, 2 * nc + 1] = False
-        stack.append((nr, nc))
-    if loops:
-        closed = [
-            (r, c)
-            for r in range(1, side - 1)
-            for c in range(1, side - 1)
-            if walls[r, c] and (r % 2) != (c % 2)  # a wall between two rooms, not a pillar
-        ]
-        for r, c in rng.sample(closed, min(loops, len(closed))):
-            walls[r, c] = False
-    return walls
-
-
-def bfs_distances(walls: np.ndarray, source: tuple[int, int]) -> np.ndarray:
-    """Path lengths (in cells) from ``source`` to every cell; ``-1`` where unreachable or wall.
-
-    :param walls: bool grid, ``True`` for walls.
-    :param source: ``(row, col)`` of a free cell.
-    """
-    n_rows, n_cols = walls.shape
-    dist = np.full(walls.shape, -1, dtype=np.int64)
-    if walls[source]:
-        return dist
-    dist[source] = 0
-    queue = deque([source])
-    free = ~walls
-    while queue:
-        r, c = queue.popleft()
-        d = dist[r, c] + 1
-        for dc, dr in _STEPS:
-            nr, nc = r + dr, c + dc
-            if 0 <= nr < n_rows and 0 <= nc < n_cols and free[nr, nc] and dist[nr, nc] < 0:
-                dist[nr, nc] = d
-                queue.append((nr, nc))
-    return dist
-
-
-def farthest_cell(walls: np.ndarray, source: tuple[int, int]) -> tuple[int, int]:
-    """The free cell farthest from ``source`` by path length (first in row-major order on ties).
-
-    :param walls: bool grid, ``True`` for walls.
-    :param source: ``(row, col)`` of a free cell.
-    """
-    dist = bfs_distances(walls, source)
-    index = int(np.argmax(dist))
-    return index // walls.shape[1], index % walls.shape[1]
 
 
 class MazeEnv(gym.Env):
@@ -243,26 +118,26 @@ class MazeEnv(gym.Env):
         render_mode: str | None = None,
     ) -> None:
         if difficulty not in DIFFICULTIES:
-            raise ValueError(f"difficulty must be one of {sorted(DIFFICULTIES)}, got {difficulty!r}")
+            raise BadOptionError(f"difficulty must be one of {sorted(DIFFICULTIES)}, got {difficulty!r}")
         if obs_type not in _OBS_TYPES:
-            raise ValueError(f"obs_type must be one of {list(_OBS_TYPES)}, got {obs_type!r}")
+            raise BadOptionError(f"obs_type must be one of {list(_OBS_TYPES)}, got {obs_type!r}")
         if not isinstance(view_size, (int, np.integer)) or view_size < 3 or view_size % 2 == 0:
-            raise ValueError(f"view_size must be an odd integer >= 3, got {view_size!r}")
+            raise BadOptionError(f"view_size must be an odd integer >= 3, got {view_size!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
+            raise BadOptionError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
         if max_episode_steps is not None and max_episode_steps < 1:
-            raise ValueError(f"max_episode_steps must be >= 1, got {max_episode_steps}")
+            raise BadOptionError(f"max_episode_steps must be >= 1, got {max_episode_steps}")
         default_size, default_loops = DIFFICULTIES[difficulty]
         self.difficulty = difficulty
         self.size = int(default_size if size is None else size)
         self.loops = int(default_loops if loops is None else loops)
         if self.size < 2:
-            raise ValueError(f"size must be >= 2 rooms per side, got {self.size}")
+            raise BadOptionError(f"size must be >= 2 rooms per side, got {self.size}")
         self.obs_type = obs_type
         self.view_size = int(view_size)
         self.cell_pixels = int(cell_pixels) if cell_pixels is not None else max(8, math.ceil(36 / self.view_size))
         if self.cell_pixels < 1:
-            raise ValueError(f"cell_pixels must be >= 1, got {cell_pixels}")
+            raise BadOptionError(f"cell_pixels must be >= 1, got {cell_pixels}")
         self.max_episode_steps = max_episode_steps
         self.step_penalty = float(step_penalty)
         self.fixed_layout_seed = fixed_layout_seed
@@ -352,7 +227,7 @@ class MazeEnv(gym.Env):
         options = options or {}
         unknown = set(options) - {"layout_seed"}
         if unknown:
-            raise TypeError(f"MazeEnv.reset: unknown option(s) {sorted(unknown)}; allowed: ['layout_seed']")
+            raise BadOptionError(f"MazeEnv.reset: unknown option(s) {sorted(unknown)}; allowed: ['layout_seed']")
         layout_seed = options.get("layout_seed")
         if layout_seed is None and self.fixed_layout_seed is not None:
             if self._fixed_walls is None:
@@ -521,11 +396,11 @@ def make_maze_env(env_id: str, **kwargs: Any) -> MazeEnv:
     """
     match = _ID_PATTERN.match(env_id)
     if match is None:
-        raise ValueError(f"{env_id!r} is not a maze id; maze ids are {', '.join(MAZE_IDS)}")
+        raise BadOptionError(f"{env_id!r} is not a maze id; maze ids are {', '.join(MAZE_IDS)}")
     unknown = sorted(set(kwargs) - set(_BUILD_KWARGS))
     if unknown:
         hint = " (the difficulty comes from the env id)" if "difficulty" in unknown else ""
-        raise TypeError(
+        raise BadOptionError(
             f"{env_id}: unknown keyword argument(s) {', '.join(map(repr, unknown))}{hint}; "
             f"allowed: {', '.join(_BUILD_KWARGS)}"
         )

@@ -7,8 +7,10 @@ from typing import Callable
 
 import gymnasium as gym
 
+from sb3_plus.errors import UserError
 
-class UnknownEnvError(ValueError):
+
+class UnknownEnvError(UserError, ValueError):
     """Raised for an env id that no family and no gymnasium registration knows."""
 
 

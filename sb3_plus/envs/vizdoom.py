@@ -24,6 +24,7 @@ import numpy as np
 from gymnasium import spaces
 from PIL import Image
 
+from sb3_plus.errors import BadOptionError
 from sb3_plus.envs.registry import EnvFamily, register_family
 from sb3_plus.envs.wrappers import ChannelFrameStack, StickyActions
 from sb3_plus.utils import cache_dir
@@ -334,11 +335,11 @@ def make_vizdoom(env_id: str, resolution: int | tuple[int, int] = 64, grayscale:
     :param game_args: extra engine arguments.
     """
     if env_id not in vizdoom_env_ids():
-        raise ValueError(f"{env_id!r} is not a ViZDoom scenario id; known: {', '.join(i for i in vizdoom_env_ids() if i.endswith('-v1'))}")
+        raise BadOptionError(f"{env_id!r} is not a ViZDoom scenario id; known: {', '.join(i for i in vizdoom_env_ids() if i.endswith('-v1'))}")
     try:
         screen_res = getattr(vzd.ScreenResolution, screen_resolution)
     except AttributeError:
-        raise ValueError(f"unknown screen_resolution {screen_resolution!r}; use a ViZDoom name such as RES_160X120") from None
+        raise BadOptionError(f"unknown screen_resolution {screen_resolution!r}; use a ViZDoom name such as RES_160X120") from None
     config: dict[str, Any] = {
         "screen_format": vzd.ScreenFormat.GRAY8 if grayscale else vzd.ScreenFormat.RGB24,
         "screen_resolution": screen_res,
@@ -359,7 +360,7 @@ def make_vizdoom(env_id: str, resolution: int | tuple[int, int] = 64, grayscale:
         base.game.add_game_args(game_args)
     if render_mode is not None:
         if render_mode not in VizdoomPoseEnv.metadata["render_modes"]:
-            raise ValueError(f"{env_id}: render_mode {render_mode!r} is not supported; ViZDoom envs here render "
+            raise BadOptionError(f"{env_id}: render_mode {render_mode!r} is not supported; ViZDoom envs here render "
                              f"{VizdoomPoseEnv.metadata['render_modes']} (frames from env.render())")
         base.render_mode = render_mode  # the wrappers report the base env's mode
     env: gym.Env = VizdoomPoseEnv(base, resolution=resolution, grayscale=grayscale)
@@ -373,7 +374,7 @@ def make_vizdoom(env_id: str, resolution: int | tuple[int, int] = 64, grayscale:
 def _build(env_id: str, **kwargs: Any) -> gym.Env:
     unknown = set(kwargs) - _OPTIONS
     if unknown:
-        raise TypeError(f"{env_id}: unknown option(s) {sorted(unknown)}; ViZDoom options are {sorted(_OPTIONS)}")
+        raise BadOptionError(f"{env_id}: unknown option(s) {sorted(unknown)}; ViZDoom options are {sorted(_OPTIONS)}")
     return make_vizdoom(env_id, **kwargs)
 
 

@@ -8,6 +8,9 @@ from typing import Any, Callable, Sequence
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.wrappers import StickyAction
+
+from sb3_plus.errors import BadOptionError
 
 
 class ChannelFrameStack(gym.ObservationWrapper):
@@ -16,10 +19,10 @@ class ChannelFrameStack(gym.ObservationWrapper):
     def __init__(self, env: gym.Env, n_frames: int) -> None:
         super().__init__(env)
         if n_frames < 1:
-            raise ValueError(f"frame_stack must be >= 1, got {n_frames}")
+            raise BadOptionError(f"frame_stack must be >= 1, got {n_frames}")
         space = env.observation_space
         if not isinstance(space, spaces.Box) or len(space.shape) != 3:
-            raise ValueError(f"ChannelFrameStack needs (H, W, C) Box observations, got {space}")
+            raise BadOptionError(f"ChannelFrameStack needs (H, W, C) Box observations, got {space}")
         self.n_frames = n_frames
         self._frames: deque[np.ndarray] = deque(maxlen=n_frames)
         low = np.repeat(space.low, n_frames, axis=-1)
@@ -41,25 +44,21 @@ class ChannelFrameStack(gym.ObservationWrapper):
         return np.concatenate(list(self._frames), axis=-1)
 
 
-class StickyActions(gym.Wrapper):
-    """With probability ``p`` repeat the previous action instead of the chosen one (Machado et al.)."""
+class StickyActions(StickyAction):
+    """With probability ``p`` repeat the previous action instead of the chosen one (Machado et al.).
+
+    gymnasium's :class:`~gymnasium.wrappers.StickyAction` under its sb3-plus name and argument
+    (``p``), with a bad probability reported as a :class:`~sb3_plus.errors.BadOptionError`.
+    """
 
     def __init__(self, env: gym.Env, p: float = 0.25) -> None:
-        super().__init__(env)
         if not 0.0 <= p < 1.0:
-            raise ValueError(f"sticky action probability must be in [0, 1), got {p}")
+            raise BadOptionError(f"sticky action probability must be in [0, 1), got {p}. Fix: pass e.g. "
+                                 "sticky_actions:0.25")
+        # recorded first (the first record wins), so that the env spec rebuilds this class with its own argument
+        gym.utils.RecordConstructorArgs.__init__(self, p=p)
+        super().__init__(env, repeat_action_probability=p)
         self.p = p
-        self._last: Any = None
-
-    def reset(self, **kwargs: Any):
-        self._last = None
-        return self.env.reset(**kwargs)
-
-    def step(self, action: Any):
-        if self._last is not None and self.np_random.random() < self.p:
-            action = self._last
-        self._last = action
-        return self.env.step(action)
 
 
 class ScenarioRandomizer(gym.Env):
@@ -75,7 +74,7 @@ class ScenarioRandomizer(gym.Env):
 
     def __init__(self, scenarios: Sequence[str | dict[str, Any]], make: Callable[..., gym.Env] | None = None) -> None:
         if not scenarios:
-            raise ValueError("ScenarioRandomizer needs at least one scenario (env id or {'env_id': ..., ...}).")
+            raise BadOptionError("ScenarioRandomizer needs at least one scenario (env id or {'env_id': ..., ...}).")
         if make is None:
             from sb3_plus.envs import make_env as make
         self._make = make
@@ -96,7 +95,7 @@ class ScenarioRandomizer(gym.Env):
                 ref = self._envs[min(self._envs)]
                 if env.observation_space != ref.observation_space or env.action_space != ref.action_space:
                     env.close()
-                    raise ValueError(
+                    raise BadOptionError(
                         f"Scenario {self.scenarios[index]} has spaces {env.observation_space} / {env.action_space}, "
                         f"but {self.scenarios[min(self._envs)]} has {ref.observation_space} / {ref.action_space}. "
                         "Fix: give every scenario the same preprocessing and buttons."

@@ -7,6 +7,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from sb3_plus.errors import BadOptionError
 from sb3_plus.experts.follower import ExpertActionError, WaypointExpert, expert_action_map
 from sb3_plus.experts.routes import Route, RouteError, Waypoint, load_route, route_from_dict
 
@@ -115,5 +116,5 @@ def make_expert(env: gym.Env, expert: str = "waypoint", route: str | Path | Rout
     :raises ExpertActionError: the env gives the expert no way to act (no pose or action map).
     """
     if expert not in EXPERTS:
-        raise ValueError(f"unknown expert {expert!r}; choose from {', '.join(EXPERTS)}")
+        raise BadOptionError(f"unknown expert {expert!r}; choose from {', '.join(EXPERTS)}")
     return ExpertController(env, route=route)

@@ -8,13 +8,14 @@ from typing import Any, Mapping
 import gymnasium as gym
 import numpy as np
 
+from sb3_plus.errors import UserError
 from sb3_plus.experts.routes import Route, Waypoint
 
 #: Semantic actions an expert may take; envs map them to their own action space.
 SEMANTIC_ACTIONS = ("turn_left", "turn_right", "forward", "use")
 
 
-class ExpertActionError(ValueError):
+class ExpertActionError(UserError, ValueError):
     """The expert cannot act in this env (no pose, or no way to express its actions)."""
 
 

@@ -31,11 +31,13 @@ from typing import Any, Iterable
 
 import yaml
 
+from sb3_plus.errors import UserError
+
 _WAYPOINT_FIELDS = {"id", "pos", "target", "use", "use_pushed", "region"}
 _ROUTE_FIELDS = {"family", "map", "env", "waypoints", "description", "goal", "source"}
 
 
-class RouteError(ValueError):
+class RouteError(UserError, ValueError):
     """A route file or route object is malformed. The message names file, waypoint and field."""
 
 

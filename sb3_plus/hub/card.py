@@ -18,9 +18,10 @@ from typing import Any
 
 import yaml
 
+from sb3_plus.hub.layout import REPLAY_FILE
+
 #: Tags every card carries (plus the env id).
 BASE_TAGS = ("reinforcement-learning", "stable-baselines3", "sb3-plus", "deep-reinforcement-learning")
-REPLAY_FILE = "replay.mp4"
 
 
 @dataclass
@@ -61,8 +62,10 @@ def algo_display_name(algo: str) -> str:
         return algo.upper()
 
 
-def mean_reward_text(mean: float, std: float) -> str:
-    """rl_zoo3's spelling of a result: ``"0.93 +/- 0.12"``."""
+def mean_reward_text(mean: float | None, std: float | None) -> str:
+    """rl_zoo3's spelling of a result: ``"0.93 +/- 0.12"`` (``"n/a"`` for a result written as ``null``)."""
+    if mean is None or std is None:
+        return "n/a"
     return f"{mean:.2f} +/- {std:.2f}"
 
 
@@ -244,6 +247,41 @@ def _yaml_scalar(value: Any) -> str:
     return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
 
 
+def _usage_lines(inputs: CardInputs, name: str, algo: str) -> list[str]:
+    """The card's "Use the model" section: sb3-plus's safe loader, and plain SB3 for trusted repos."""
+    package = "sb3_contrib" if algo in ("ppo_lstm", "qrdqn", "trpo", "tqc", "ars", "ppo_mask", "crossq") \
+        else "stable_baselines3"
+    return [
+        "## Use the model",
+        "",
+        "```bash",
+        "# download, rebuild from config.yml and load the weights only (nothing is unpickled), evaluate",
+        f"python -m sb3_plus.load_from_hub --repo-id {inputs.repo_id} --episodes 20",
+        "# watch: evaluate on held-out seeds and record a replay",
+        f"python -m sb3_plus.enjoy --repo-id {inputs.repo_id} --episodes 10 --video replay.mp4",
+        "```",
+        "",
+        "```python",
+        "from sb3_plus.hub import load_from_hub",
+        "",
+        f'with load_from_hub("{inputs.repo_id}") as loaded:   # weights and configs only',
+        "    action, _ = loaded.model.predict(obs, deterministic=True)",
+        "```",
+        "",
+        f"The zip `{inputs.model_file}` is an ordinary {name} save. Plain Stable-Baselines3 opens it too, but "
+        "that unpickles code from the file: do it only for repos you trust "
+        "(sb3-plus needs `--trust-remote-pickle` for that path).",
+        "",
+        "```python",
+        "from huggingface_hub import hf_hub_download",
+        f"from {package} import {name}",
+        "",
+        f'model = {name}.load(hf_hub_download("{inputs.repo_id}", "{inputs.model_file}"))',
+        "```",
+        "",
+    ]
+
+
 def build_card(inputs: CardInputs) -> str:
     """The README.md text: YAML front matter and the model card body."""
     from huggingface_hub import ModelCard
@@ -298,35 +336,7 @@ def build_card(inputs: CardInputs) -> str:
     body += ["", "### Hyperparameters (`config.yml`)", "", "| key | value |", "|---|---|"]
     body += [f"| {key} | {_cell(value)} |" for key, value in config.items()]
     body += ["", "## Reproduce", "", "```bash", *_reproduce_commands(inputs), "```", ""]
-    body += [
-        "## Use the model",
-        "",
-        "```bash",
-        "# download, rebuild from config.yml and load the weights only (nothing is unpickled), evaluate",
-        f"python -m sb3_plus.load_from_hub --repo-id {inputs.repo_id} --episodes 20",
-        "# watch: evaluate on held-out seeds and record a replay",
-        f"python -m sb3_plus.enjoy --repo-id {inputs.repo_id} --episodes 10 --video replay.mp4",
-        "```",
-        "",
-        "```python",
-        "from sb3_plus.hub import load_from_hub",
-        "",
-        f'loaded = load_from_hub("{inputs.repo_id}")   # weights and configs only',
-        "action, _ = loaded.model.predict(obs, deterministic=True)",
-        "```",
-        "",
-        f"The zip `{inputs.model_file}` is an ordinary {name} save. Plain Stable-Baselines3 opens it too, but "
-        "that unpickles code from the file: do it only for repos you trust "
-        "(sb3-plus needs `--trust-remote-pickle` for that path).",
-        "",
-        "```python",
-        "from huggingface_hub import hf_hub_download",
-        f"from {'sb3_contrib' if algo in ('ppo_lstm', 'qrdqn', 'trpo', 'tqc', 'ars', 'ppo_mask', 'crossq') else 'stable_baselines3'} import {name}",
-        "",
-        f'model = {name}.load(hf_hub_download("{inputs.repo_id}", "{inputs.model_file}"))',
-        "```",
-        "",
-    ]
+    body += _usage_lines(inputs, name, algo)
     if inputs.files:
         body += ["## Files", "", "| file | content |", "|---|---|"]
         body += [f"| `{path}` | {text} |" for path, text in sorted(inputs.files.items())]

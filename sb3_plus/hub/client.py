@@ -13,9 +13,25 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from sb3_plus.errors import BadOptionError
 from sb3_plus.hub.errors import HubAuthError, HubError, kept_note, no_token_message, translate
 
 _ENV_LOCK = threading.RLock()
+
+
+def check_repo_id(repo_id: str) -> str:
+    """``ORG/NAME``, or a :class:`~sb3_plus.errors.BadOptionError` naming the fix."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    if not isinstance(repo_id, str) or repo_id.count("/") != 1:
+        raise BadOptionError(f"repo id {repo_id!r} must be ORG/NAME (a user or organisation, then the model name), "
+                             "e.g. --repo-id alice/ppo-MazeEasy-v0")
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        raise BadOptionError(f"repo id {repo_id!r} is not valid on the Hub ({exc}). Fix: use letters, digits, '-', "
+                             "'_' and '.', e.g. alice/ppo-MazeEasy-v0") from None
+    return repo_id
 
 
 def resolve_endpoint(endpoint: str | None = None) -> str:

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sb3_plus.errors import BadOptionError, InputNotFoundError
 from sb3_plus.hub.client import (hub_errors, make_api, process_hub_settings, require_token, resolve_endpoint,
                                  resolve_token)
 from sb3_plus.hub.errors import HubNotFoundError, HubRepoExistsError
@@ -38,8 +39,8 @@ def remote_namespace(repo_id: str, dataset_id: str) -> str:
         return parts[0]
     if len(parts) == 2 and parts[1] == group:
         return parts[0]
-    raise ValueError(f"--repo-id {repo_id!r} does not fit dataset {dataset_id!r}: Minari stores it in the Hub dataset "
-                     f"repo ORG/{group}. Fix: pass --repo-id ORG (or ORG/{group})")
+    raise BadOptionError(f"--repo-id {repo_id!r} does not fit dataset {dataset_id!r}: Minari stores it in the Hub "
+                         f"dataset repo ORG/{group}. Fix: pass --repo-id ORG (or ORG/{group})")
 
 
 def _local_metadata(root: Path, dataset_id: str) -> dict[str, Any] | None:
@@ -50,7 +51,7 @@ def _local_metadata(root: Path, dataset_id: str) -> dict[str, Any] | None:
 
 
 def push_dataset(dataset_id: str, repo_id: str, token: str | None = None, endpoint: str | None = None,
-                 root: str | Path | None = None) -> dict[str, Any]:
+                 root: str | Path | None = None, dry_run: bool = False) -> dict[str, Any]:
     """Upload a local Minari dataset (e.g. from ``collect_expert``) to the Hub with ``minari.upload_dataset``.
 
     :param dataset_id: ``sb3plus/<env>/<expert>-vN``.
@@ -58,6 +59,7 @@ def push_dataset(dataset_id: str, repo_id: str, token: str | None = None, endpoi
     :param token: a token with write access (default ``$HF_TOKEN`` or the saved login).
     :param endpoint: the Hub URL (default ``$HF_ENDPOINT`` or huggingface.co).
     :param root: local Minari storage (default ``$MINARI_DATASETS_PATH`` or ``./datasets``).
+    :param dry_run: check the dataset and say where it would go and which files; send nothing (no token needed).
     :raises HubRepoExistsError: the remote already has this dataset id.
     """
     import minari
@@ -68,12 +70,18 @@ def push_dataset(dataset_id: str, repo_id: str, token: str | None = None, endpoi
     namespace = remote_namespace(repo_id, dataset_id)
     root = Path(root).resolve() if root is not None else datasets_root()
     if _local_metadata(root, dataset_id) is None:
-        raise FileNotFoundError(f"dataset {dataset_id!r} not found under {root}. Fix: make it with python -m "
-                                f"sb3_plus.collect_expert --env ... --dataset-id {dataset_id}, or set MINARI_DATASETS_PATH")
+        raise InputNotFoundError(f"dataset {dataset_id!r} not found under {root}. Fix: make it with python -m "
+                                 f"sb3_plus.collect_expert --env ... --dataset-id {dataset_id}, or set "
+                                 "MINARI_DATASETS_PATH")
     endpoint = resolve_endpoint(endpoint)
-    token = require_token(token)
     remote = f"hf://{namespace}"
     hub_repo = f"{namespace}/{dataset_id.split('/', 1)[0]}"
+    if dry_run:
+        local = root / dataset_id
+        return {"dataset_id": dataset_id, "remote": remote, "repo_id": hub_repo, "dry_run": True,
+                "url": f"{endpoint}/datasets/{hub_repo}", "local_path": str(local),
+                "files": sorted(str(p.relative_to(local)) for p in local.rglob("*") if p.is_file())}
+    token = require_token(token)
     with process_hub_settings(endpoint, token, {"MINARI_REMOTE": remote}), minari_root(root), \
             hub_errors("upload", hub_repo, endpoint, repo_type="dataset"), contextlib.redirect_stdout(sys.stderr):
         make_api(endpoint, token).whoami()
@@ -81,8 +89,8 @@ def push_dataset(dataset_id: str, repo_id: str, token: str | None = None, endpoi
             raise HubRepoExistsError(f"dataset {dataset_id} is already on {remote} ({endpoint}/datasets/{hub_repo}). "
                                      "Fix: publish a new version (collect with --dataset-id ...-v<N+1>)")
         minari.upload_dataset(dataset_id, token)
-    return {"dataset_id": dataset_id, "remote": remote, "repo_id": hub_repo, "url": f"{endpoint}/datasets/{hub_repo}",
-            "local_path": str(root / dataset_id)}
+    return {"dataset_id": dataset_id, "remote": remote, "repo_id": hub_repo, "dry_run": False,
+            "url": f"{endpoint}/datasets/{hub_repo}", "local_path": str(root / dataset_id)}
 
 
 def pull_dataset(dataset_id: str, repo_id: str, endpoint: str | None = None, token: str | None = None,

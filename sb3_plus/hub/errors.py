@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sb3_plus.errors import UserError
 
-class HubError(Exception):
+
+class HubError(UserError):
     """Something went wrong between sb3-plus and the Hugging Face Hub.
 
     :param message: the full message (problem and fix).
@@ -46,10 +48,11 @@ class UnsafeLoadError(HubError):
     """A published model cannot be loaded from weights and configs alone."""
 
 
-class RunFilesError(FileNotFoundError):
-    """A run folder lacks files that publishing needs."""
+class RunFilesError(UserError, FileNotFoundError):
+    """A run folder or repo folder lacks files that publishing or loading needs, or has unreadable ones."""
 
 
+#: The Hub's user-error types, for callers that listed them before :class:`UserError` covered them.
 HUB_ERRORS: tuple[type[BaseException], ...] = (HubError, RunFilesError)
 
 

@@ -1,4 +1,4 @@
-"""Training callbacks: held-out evaluation with success rate and ``solved``, atomic checkpoints."""
+"""Training callbacks: validation evaluation with success rate and ``solved``, atomic checkpoints, wall budget."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.vec_env import VecNormalize
+from stable_baselines3.common.callbacks import BaseCallback, EveryNTimesteps
+from stable_baselines3.common.logger import CSVOutputFormat
 
 from sb3_plus.evaluation import VALIDATION_SEED, EvalResult, evaluate_model
+from sb3_plus.training.envs import copy_normalization
 from sb3_plus.utils import atomic_path
 
 
@@ -25,31 +25,41 @@ def save_model_atomic(model: Any, path: str | os.PathLike) -> Path:
     return path
 
 
-def save_vecnormalize_atomic(vec_env: Any, path: str | os.PathLike) -> None:
-    if isinstance(vec_env, VecNormalize):
-        with atomic_path(path) as tmp:
-            vec_env.save(str(tmp))
+def save_vecnormalize_atomic(model: Any, path: str | os.PathLike) -> Path | None:
+    """Save the model's VecNormalize statistics (found under any other vec wrapper), atomically."""
+    vec_normalize = model.get_vec_normalize_env()
+    if vec_normalize is None:
+        return None
+    with atomic_path(path) as tmp:
+        vec_normalize.save(str(tmp))
+    return Path(path)
 
 
-class _PeriodicCallback(BaseCallback):
-    """Calls :meth:`_fire` every ``every`` env steps, counted from the start of (each) ``learn``."""
+def save_model_and_stats(model: Any, path: str | os.PathLike) -> Path:
+    """Save a model zip and, beside it, the VecNormalize statistics it was trained with."""
+    from sb3_plus.training.envs import vecnormalize_path_for
 
-    def __init__(self, every: int, verbose: int = 0) -> None:
-        super().__init__(verbose)
-        self.every = max(1, int(every))
-        self._next = 0
+    path = save_model_atomic(model, path)
+    save_vecnormalize_atomic(model, vecnormalize_path_for(path))
+    return path
+
+
+class AlignedEveryNTimesteps(EveryNTimesteps):
+    """SB3's :class:`EveryNTimesteps`, its schedule aligned to the model's total step count.
+
+    A resumed run at step 1,200 with ``n_steps=500`` fires at 1,500, 2,000, ... as the
+    uninterrupted run would, instead of at 1,700, 2,200, ...
+    """
 
     def _on_training_start(self) -> None:
-        self._next = self.num_timesteps + self.every
+        super()._on_training_start()
+        self.last_time_trigger = (self.num_timesteps // self.n_steps) * self.n_steps
 
     def _on_step(self) -> bool:
-        if self.num_timesteps >= self._next:
-            self._next = self.num_timesteps + self.every
-            self._fire()
+        if self.num_timesteps - self.last_time_trigger >= self.n_steps:
+            self.last_time_trigger = (self.num_timesteps // self.n_steps) * self.n_steps
+            return self._on_event()
         return True
-
-    def _fire(self) -> None:
-        raise NotImplementedError
 
 
 def best_evaluation(success_rates: Sequence[float], mean_returns: Sequence[float]) -> int:
@@ -57,16 +67,18 @@ def best_evaluation(success_rates: Sequence[float], mean_returns: Sequence[float
     return max(range(len(success_rates)), key=lambda i: (success_rates[i], mean_returns[i], -i))
 
 
-class SuccessEvalCallback(_PeriodicCallback):
-    """Evaluate every ``eval_freq`` env steps on validation seeds (neither training nor held-out report seeds).
+class SuccessEvalCallback(BaseCallback):
+    """Evaluate on validation seeds (neither training nor held-out report seeds) each time it is called.
+
+    Run it every N env steps as ``AlignedEveryNTimesteps(N, SuccessEvalCallback(...))``.
 
     Logs ``eval/mean_reward``, ``eval/std_reward``, ``eval/success_rate``,
     ``eval/mean_ep_length`` and ``eval/solved`` (1 once the success or return threshold
     is reached, and from then on), appends to ``evaluations.npz`` and keeps
     ``best_model.zip`` (highest success rate, then return).
 
-    :param make_eval_env: builds the (single, non-vectorised) evaluation env.
-    :param eval_freq: env steps, summed over training envs, between evaluations.
+    :param make_eval_env: builds the evaluation env (a one-env VecEnv with the training wrappers,
+        see :func:`sb3_plus.training.envs.make_eval_env`, or a gymnasium env).
     :param n_eval_episodes: episodes per evaluation.
     :param run_dir: where ``evaluations.npz`` and ``best_model.zip`` go.
     :param seed: first evaluation seed (default :data:`sb3_plus.evaluation.VALIDATION_SEED`).
@@ -76,11 +88,11 @@ class SuccessEvalCallback(_PeriodicCallback):
         it raises (e.g. ``optuna.TrialPruned``) stops training and propagates.
     """
 
-    def __init__(self, make_eval_env: Callable[[], gym.Env], eval_freq: int, n_eval_episodes: int, run_dir: str | Path,
+    def __init__(self, make_eval_env: Callable[[], Any], n_eval_episodes: int, run_dir: str | Path,
                  seed: int = VALIDATION_SEED, success_threshold: float | None = None,
                  reward_threshold: float | None = None, deterministic: bool = True, verbose: int = 1,
                  on_eval: Callable[[int, EvalResult], None] | None = None) -> None:
-        super().__init__(eval_freq, verbose)
+        super().__init__(verbose)
         self.on_eval = on_eval
         self.make_eval_env = make_eval_env
         self.n_eval_episodes = n_eval_episodes
@@ -94,7 +106,7 @@ class SuccessEvalCallback(_PeriodicCallback):
         self.solved = False
         self.best_key: tuple[float, float] = (-np.inf, -np.inf)
         self.last_result: EvalResult | None = None
-        self._env: gym.Env | None = None
+        self._env: Any = None
         self._load_history()
 
     def _load_history(self) -> None:
@@ -116,8 +128,9 @@ class SuccessEvalCallback(_PeriodicCallback):
             return True
         return self.reward_threshold is not None and mean_return >= self.reward_threshold
 
-    def _fire(self) -> None:
+    def _on_step(self) -> bool:
         self.evaluate()
+        return True
 
     def evaluate(self, record: bool = True) -> EvalResult:
         """Run one evaluation now (also used before RL, right after pretraining)."""
@@ -125,11 +138,8 @@ class SuccessEvalCallback(_PeriodicCallback):
 
         if self._env is None:
             self._env = self.make_eval_env()
-        transform = None
-        vec_env = self.model.get_env() if self.model is not None else None
-        if isinstance(vec_env, VecNormalize):
-            transform = vec_env.normalize_obs
-        result = evaluate_model(self.model, self._env, self.n_eval_episodes, self.seed, self.deterministic, transform)
+        copy_normalization(self.model.get_vec_normalize_env(), self._env)  # the statistics of this moment
+        result = evaluate_model(self.model, self._env, self.n_eval_episodes, self.seed, self.deterministic)
         self.last_result = result
         self.solved = self.solved or self._is_solved(result.success_rate, result.mean_return)
         if record:
@@ -143,7 +153,7 @@ class SuccessEvalCallback(_PeriodicCallback):
             key = (result.success_rate, result.mean_return)
             if key > self.best_key:
                 self.best_key = key
-                save_model_atomic(self.model, self.run_dir / "best_model.zip")
+                save_model_and_stats(self.model, self.run_dir / "best_model.zip")
         logger = self.model.logger
         logger.record("eval/mean_reward", result.mean_return)
         logger.record("eval/std_reward", result.std_return)
@@ -159,26 +169,32 @@ class SuccessEvalCallback(_PeriodicCallback):
             self.on_eval(self.model.num_timesteps, result)
         return result
 
-    def _on_training_end(self) -> None:
+    def close(self) -> None:
+        """Close the evaluation env (a game process for ViZDoom); called once the run ends, however it ends."""
         if self._env is not None:
             self._env.close()
             self._env = None
 
 
-class AtomicCheckpointCallback(_PeriodicCallback):
-    """Save ``checkpoints/model_<steps>_steps.zip`` every ``save_freq`` env steps, atomically, keeping the last few."""
+class AtomicCheckpointCallback(BaseCallback):
+    """Save ``checkpoints/model_<steps>_steps.zip`` (and the VecNormalize statistics) each time it is called,
+    keeping the last few. Run it as ``AlignedEveryNTimesteps(N, AtomicCheckpointCallback(run_dir))``.
 
-    def __init__(self, save_freq: int, run_dir: str | Path, keep: int = 3, verbose: int = 0) -> None:
-        super().__init__(save_freq, verbose)
+    SB3's ``CheckpointCallback`` writes the zip in place, so a kill during the save leaves a broken
+    newest checkpoint that resuming would pick; this one writes to a temp file and renames.
+    """
+
+    def __init__(self, run_dir: str | Path, keep: int = 3, verbose: int = 0) -> None:
+        super().__init__(verbose)
         self.dir = Path(run_dir) / "checkpoints"
         self.keep = keep
 
-    def _fire(self) -> None:
+    def _on_step(self) -> bool:
         self.save()
+        return True
 
     def save(self) -> Path:
-        path = save_model_atomic(self.model, self.dir / f"model_{self.num_timesteps}_steps.zip")
-        save_vecnormalize_atomic(self.model.get_env(), self.dir / f"vecnormalize_{self.num_timesteps}_steps.pkl")
+        path = save_model_and_stats(self.model, self.dir / f"model_{self.num_timesteps}_steps.zip")
         checkpoints = sorted(self.dir.glob("model_*_steps.zip"), key=checkpoint_steps)
         for old in checkpoints[: -self.keep]:
             old.unlink(missing_ok=True)
@@ -213,3 +229,24 @@ class WallTimeLimit(BaseCallback):
         import time
 
         return time.perf_counter() - self._start < self.max_seconds
+
+
+class AppendingCSVOutputFormat(CSVOutputFormat):
+    """SB3's ``progress.csv`` writer, continuing an existing file instead of truncating it.
+
+    SB3 opens the file with ``w+``, so a resumed run would lose every row logged before the resume.
+    New columns are still added the way SB3 adds them (the file is rewritten with the wider header).
+    """
+
+    def __init__(self, filename: str) -> None:
+        path = Path(filename)
+        if not path.exists() or path.stat().st_size == 0:
+            super().__init__(filename)
+            return
+        self.file = open(filename, "r+")
+        header = self.file.readline().rstrip("\n")
+        self.keys = header.split(",") if header else []
+        self.separator = ","
+        self.quotechar = '"'
+        self.file.seek(0, os.SEEK_END)
+

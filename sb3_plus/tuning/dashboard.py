@@ -1,13 +1,16 @@
 """Serve a study with optuna-dashboard: ``optuna-dashboard sqlite:///logs/tune/<study>.db``.
 
-:func:`start_dashboard` runs that command as a child process (``tune --dashboard`` does) and
-waits until it answers; :func:`dashboard_command` is the one-liner to print.
+:func:`start_dashboard` runs that command as a child process and waits until it answers;
+:func:`serving_dashboard` keeps one up while a tuning run goes on (``tune --dashboard``);
+:func:`dashboard_command` is the one-liner to print.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -15,23 +18,26 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
-__all__ = ["dashboard_command", "dashboard_executable", "start_dashboard", "stop_dashboard", "wait_for_http"]
+__all__ = ["dashboard_command", "dashboard_executable", "keep_serving", "serving_dashboard", "start_dashboard",
+           "stop_dashboard", "wait_for_http"]
 
 
 def dashboard_executable() -> list[str]:
     """The optuna-dashboard command of this Python environment.
 
-    :raises FileNotFoundError: when optuna-dashboard is not installed.
+    :raises InputNotFoundError: when optuna-dashboard is not installed.
     """
+    from sb3_plus.errors import InputNotFoundError
+
     beside = Path(sys.executable).with_name("optuna-dashboard")
     if beside.exists():
         return [str(beside)]
     found = shutil.which("optuna-dashboard")
     if found:
         return [found]
-    raise FileNotFoundError("optuna-dashboard is not installed. Fix: pip install optuna-dashboard")
+    raise InputNotFoundError("optuna-dashboard is not installed. Fix: pip install optuna-dashboard")
 
 
 def dashboard_command(storage_url: str, host: str = "127.0.0.1", port: int = 8080) -> str:
@@ -68,7 +74,6 @@ def _die_with_parent() -> None:
     """In the child, before exec: on Linux, end the server when the process that started it dies (even by SIGKILL)."""
     if sys.platform.startswith("linux"):
         import ctypes
-        import signal
 
         try:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
@@ -88,7 +93,7 @@ def start_dashboard(storage_url: str, host: str = "127.0.0.1", port: int = 8080,
     :return: the process; stop it with :func:`stop_dashboard`.
     :raises TuneError: when the port is taken or the server does not come up.
     """
-    from sb3_plus.tuning.storage import TuneError
+    from sb3_plus.tuning.errors import TuneError
 
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         try:
@@ -128,3 +133,47 @@ def stop_dashboard(process: subprocess.Popen, timeout: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def serving_dashboard(storage_url: str, host: str = "127.0.0.1", port: int = 8080,
+                      log_path: str | Path | None = None,
+                      say: Callable[[str], None] = print) -> Iterator[subprocess.Popen]:
+    """Serve ``storage_url`` while the ``with`` block runs; SIGTERM stops the block like Ctrl-C.
+
+    :param storage_url: the study storage (its tables are created first, so the server can read it).
+    :param host: interface to listen on.
+    :param port: the port.
+    :param log_path: where the server's output goes.
+    :param say: where the dashboard's address is printed.
+    :raises TuneError: when the storage cannot be opened or the server does not start.
+    """
+    from sb3_plus.tuning.storage import open_storage
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)   # `kill` stops the dashboard too, like Ctrl-C
+    server = None
+    try:
+        open_storage(storage_url, heartbeat_interval=None)
+        server = start_dashboard(storage_url, host, port, log_path=log_path)
+        say(f"dashboard: http://{host}:{port}/dashboard (serving {dashboard_command(storage_url, host, port)})")
+        yield server
+    finally:
+        if server is not None:
+            stop_dashboard(server)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def keep_serving(server: subprocess.Popen, host: str, port: int, log_path: str | Path | None = None,
+                 say: Callable[[str], None] = print) -> None:
+    """Wait until Ctrl-C (or SIGTERM inside :func:`serving_dashboard`), or until the server exits by itself."""
+    say(f"dashboard still serving http://{host}:{port}/dashboard; Ctrl-C to stop")
+    try:
+        while server.poll() is None:
+            time.sleep(0.5)
+        say(f"the dashboard stopped (exit code {server.returncode}); see its log in {log_path or 'its output'}")
+    except KeyboardInterrupt:
+        pass

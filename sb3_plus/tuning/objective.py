@@ -1,6 +1,6 @@
 """The tuning objective: several seeds per trial, validation seeds, intermediate values for pruning.
 
-A trial trains ``len(seeds)`` runs one after the other with :func:`sb3_plus.train.train`,
+A trial trains ``len(seeds)`` runs one after the other with :func:`sb3_plus.training.train`,
 each evaluated every ``eval_freq`` env steps on validation seeds (20000, 20001, ... by
 default; never the training seeds, nor the held-out seeds from 10000 that a final report
 uses). Its value is the mean over the seeds of the metric:
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-__all__ = ["METRICS", "LearningCurves", "Objective", "SurplusTrial", "worker_id"]
+__all__ = ["METRICS", "LearningCurves", "Objective", "SurplusTrial", "jsonable", "worker_id"]
 
 #: Objective metrics, all maximised.
 METRICS = {
@@ -65,7 +65,9 @@ class LearningCurves:
 
     def __init__(self, metric: str, n_timesteps: int, eval_freq: int) -> None:
         if metric not in METRICS:
-            raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
+            from sb3_plus.tuning.errors import TuneError
+
+            raise TuneError(f"unknown metric {metric!r}. Fix: use one of {', '.join(METRICS)}")
         self.metric = metric
         self.eval_freq = max(int(eval_freq), 1)
         self.evals_per_seed = max(math.ceil(int(n_timesteps) / self.eval_freq), 1)
@@ -143,7 +145,7 @@ class Objective:
     :param device: torch device.
     :param tensorboard: write TensorBoard logs for each run.
     :param verbose: 2 prints each run's evaluations.
-    :param train_fn: the training function (``sb3_plus.train.train``).
+    :param train_fn: the training function (:func:`sb3_plus.training.train`).
     """
 
     algo: str
@@ -189,17 +191,15 @@ class Objective:
         trial.set_user_attr("worker", self.worker)
         sample = self.space.sample(trial, self.base, self.pretrain)
         hyperparams = {**self.fixed, **sample.hyperparams}
-        trial.set_user_attr("hyperparams", _jsonable(sample.hyperparams))
+        trial.set_user_attr("hyperparams", jsonable(sample.hyperparams))
         trial.set_user_attr("pretrain", sample.pretrain)
-        trial.set_user_attr("pretrain_kwargs", _jsonable(sample.pretrain_kwargs))
+        trial.set_user_attr("pretrain_kwargs", jsonable(sample.pretrain_kwargs))
         if sample.adjusted:
-            trial.set_user_attr("adjusted", _jsonable(sample.adjusted))
+            trial.set_user_attr("adjusted", jsonable(sample.adjusted))
         curves = LearningCurves(self.metric, self.n_timesteps, self.eval_freq)
         reported: set[int] = set()
         runs: list[dict[str, Any]] = []
-        train = self.train_fn
-        if train is None:
-            from sb3_plus.train import train
+        train = self.train_fn or default_train()
         state = {"seed": None}
 
         def on_eval(num_timesteps: int, result: Any) -> None:
@@ -232,14 +232,14 @@ class Objective:
                            mean_return=final.get("mean_return"), num_timesteps=int(result.num_timesteps),
                            seconds=round(time.perf_counter() - start, 2), run_dir=str(result.run_dir),
                            curve={str(j): v for j, v in sorted(curves.curves[k].items())})
-                trial.set_user_attr("seeds", _jsonable(runs))
+                trial.set_user_attr("seeds", jsonable(runs))
         except optuna.TrialPruned:
             _close_partial(runs, curves)
-            trial.set_user_attr("seeds", _jsonable(runs))
+            trial.set_user_attr("seeds", jsonable(runs))
             raise
         except Exception as exc:
             _close_partial(runs, curves)
-            trial.set_user_attr("seeds", _jsonable(runs))
+            trial.set_user_attr("seeds", jsonable(runs))
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:2000])
             raise
         value = curves.trial_value()
@@ -249,6 +249,13 @@ class Objective:
         return value
 
 
+def default_train() -> Callable[..., Any]:
+    """The training entry point that trials call."""
+    from sb3_plus.training import train
+
+    return train
+
+
 def _close_partial(runs: list[dict[str, Any]], curves: LearningCurves) -> None:
     if runs and "value" not in runs[-1] and curves.curves and curves.curves[-1]:
         k = len(curves.curves) - 1
@@ -256,11 +263,12 @@ def _close_partial(runs: list[dict[str, Any]], curves: LearningCurves) -> None:
                         curve={str(j): v for j, v in sorted(curves.curves[k].items())})
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON data: string keys, lists, non-finite floats as ``None``, numpy scalars as numbers."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -269,7 +277,7 @@ def _jsonable(value: Any) -> Any:
         import numpy as np
 
         if isinstance(value, np.generic):
-            return _jsonable(value.item())
+            return jsonable(value.item())
     except ImportError:  # pragma: no cover
         pass
     return str(value)

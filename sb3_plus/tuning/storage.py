@@ -20,11 +20,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TuneError", "count_trials", "default_storage_url", "mask_url", "normalize_url", "open_storage"]
+from sb3_plus.tuning.errors import TuneError
 
-
-class TuneError(ValueError):
-    """A tuning run that cannot start or go on as asked (the message says why and the fix)."""
+__all__ = ["count_trials", "default_storage_url", "mask_url", "normalize_url", "open_storage"]
 
 
 def default_storage_url(log_folder: str | Path, study_name: str) -> str:

@@ -1,0 +1,19 @@
+"""``make bench``: speed and learning benchmarks (``python -m sb3_plus.bench``), JSON under ``bench/results/``.
+
+1. ``e2e_mywayhome``: success on 100 held-out seeds after the same wall budget for RecurrentPPO
+   from scratch, BC + RecurrentPPO and DAgger + RecurrentPPO, in the same run.
+2. ``fps``: training FPS of PPO / RecurrentPPO on the sb3-plus ViZDoom preprocessing
+   (64x64 gray, SmallCNN, tuned batch) beside plain SB3 defaults (CnnPolicy / CnnLstmPolicy, 84x84).
+3. ``bc``: BC samples/s and time to 95% held-out action agreement on MyWayHome.
+4. ``collect``: expert success on 200 MyWayHome seeds and collection/raw step-rate ratio.
+5. ``maze``: BC vs DAgger on mazes with the same episodes played, held-out success.
+
+Example: ``python -m sb3_plus.bench --only fps collect`` (``--budget-minutes`` for the e2e run).
+"""
+
+from sb3_plus.benchmarks.learning import E2E_ARMS, bench_e2e, bench_maze
+from sb3_plus.benchmarks.speed import bench_bc, bench_collect, bench_fps
+
+BENCHES = {"collect": bench_collect, "fps": bench_fps, "bc": bench_bc, "e2e": bench_e2e, "maze": bench_maze}
+
+__all__ = ["BENCHES", "E2E_ARMS", "bench_bc", "bench_collect", "bench_e2e", "bench_fps", "bench_maze"]

@@ -1,0 +1,20 @@
+"""What every benchmark shares: where results go, the env, and how a result is saved."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from sb3_plus.utils import set_torch_threads, write_json_atomic
+
+RESULTS = Path("bench/results")
+ENV = "VizdoomMyWayHome-v1"
+
+
+def save_result(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    data = {"benchmark": name, "cpu_count": os.cpu_count(), "torch_threads": set_torch_threads(), **data}
+    write_json_atomic(RESULTS / f"{name}.json", data)
+    print(json.dumps(data, indent=2, default=str), flush=True)
+    return data

@@ -1,0 +1,162 @@
+"""Learning benchmarks: MyWayHome end to end within a wall budget, BC vs DAgger on mazes."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+
+from sb3_plus.benchmarks.common import ENV, save_result
+
+E2E_ARMS = ("scratch", "bc", "dagger")
+
+
+def bench_e2e(budget_minutes: float = 10.0, eval_episodes: int = 100, validation_episodes: int = 50,
+              arms: Sequence[str] = E2E_ARMS) -> dict[str, Any]:
+    """Each arm gets the same wall budget, counted from its start: collection, pretraining and RL.
+
+    ``scratch``: RecurrentPPO from scratch. ``bc``: 100 expert episodes -> BC -> RecurrentPPO.
+    ``dagger``: the same episodes -> DAgger (settings from zoo_configs/ppo_lstm.yml) -> RecurrentPPO.
+
+    Within the budget, the pretrained arms evaluate on ``validation_episodes`` validation seeds
+    (20000+) right after pretraining and after RL; ``best_model.zip`` is the better of the two,
+    as ``train`` keeps it. After the budget, the run's model (``best_model.zip``; the final model
+    for ``scratch``, which has nothing to choose from) and the final model are evaluated on
+    ``eval_episodes`` held-out seeds (10000+) that no step of the run has seen.
+    """
+    from sb3_plus.data.collect import collect_expert
+    from sb3_plus.evaluate import evaluate
+    from sb3_plus.evaluation import VALIDATION_SEED
+    from sb3_plus.training import train
+
+    budget = budget_minutes * 60
+    # the closing validation evaluation runs after RL and must fit in the budget: 50 episodes of a
+    # policy that reaches the goal take about 15 s on 2 cores
+    reserve = 0.4 * validation_episodes
+    rows = []
+    for arm in arms:
+        start = time.perf_counter()
+        kwargs: dict[str, Any] = {"eval_freq": 0}
+        if arm != "scratch":
+            collect_expert(ENV, episodes=100, seed=0, dataset_id="sb3plus/bench/e2e-v0", overwrite=True,
+                           progress_bar=False)
+            # evaluations only after pretraining and at the end (a frequency larger than any run)
+            kwargs = {"pretrain": arm, "dataset": "sb3plus/bench/e2e-v0", "eval_freq": 10**12,
+                      "eval_episodes": validation_episodes, "eval_seed": VALIDATION_SEED}
+        collect_seconds = time.perf_counter() - start
+        result = train("ppo_lstm", ENV, n_timesteps=10**8, log_folder="bench/runs", verbose=1,
+                       max_seconds=budget - collect_seconds - (reserve if arm != "scratch" else 0.0), **kwargs)
+        wall = time.perf_counter() - start
+        best = result.run_dir / "best_model.zip"
+        chosen = best if best.exists() else result.model_path
+        final = evaluate(result.model_path, ENV, episodes=eval_episodes, seed=10_000).summary()
+        picked = final if chosen == result.model_path else evaluate(chosen, ENV, episodes=eval_episodes,
+                                                                    seed=10_000).summary()
+        pre = result.pretrain or {}
+        before_rl = _dagger_policy_success(result.run_dir, eval_episodes) if arm == "dagger" else None
+        validation = _validation_record(result.run_dir)
+        rows.append({
+            "setting": {"scratch": "RecurrentPPO from scratch", "bc": "100 expert episodes -> BC -> RecurrentPPO",
+                        "dagger": "100 expert episodes -> DAgger -> RecurrentPPO"}[arm],
+            "arm": arm, "wall_minutes": round(wall / 60, 2), "collect_seconds": round(collect_seconds, 1),
+            "pretrain_seconds": round(pre.get("total_seconds", 0.0), 1), "rl_steps": result.num_timesteps,
+            "model": chosen.name, "chosen_at_rl_steps": validation.get("best_at_steps"),
+            "held_out_success_rate": picked["success_rate"], "mean_return": round(picked["mean_return"], 3),
+            "mean_length": round(picked["mean_length"], 1), "eval_episodes": picked["episodes"],
+            "final_model": {"held_out_success_rate": final["success_rate"],
+                            "mean_return": round(final["mean_return"], 3)},
+            "validation": validation,
+            "after_pretraining": None if before_rl is None else {
+                "held_out_success_rate": before_rl, "eval_episodes": eval_episodes,
+                "minutes": round((collect_seconds + pre.get("total_seconds", 0.0)) / 60, 2)},
+            "dagger_rounds": [{k: r[k] for k in ("round", "beta", "learner_agreement", "eval_success",
+                                                 "dataset_steps", "seconds")} for r in pre.get("rounds", [])],
+            "run_dir": str(result.run_dir)})
+        print(json.dumps(rows[-1]), flush=True)
+    return save_result("e2e_mywayhome", {
+        "env": ENV, "budget_minutes": budget_minutes, "rows": rows,
+        "eval_seeds": f"10000-{10_000 + eval_episodes - 1}",
+        "validation_seeds": f"{VALIDATION_SEED}-{VALIDATION_SEED + validation_episodes - 1}",
+        "command": f"python -m sb3_plus.bench --only e2e --budget-minutes {budget_minutes}"})
+
+
+def _validation_record(run_dir: Path) -> dict[str, Any]:
+    """The run's validation evaluations (``evaluations.npz``): steps, success rates, and the chosen one."""
+    import numpy as np
+
+    from sb3_plus.training.callbacks import best_evaluation
+
+    path = run_dir / "evaluations.npz"
+    if not path.exists():
+        return {}
+    with np.load(path) as data:
+        steps = [int(s) for s in data["timesteps"]]
+        rates = [float(np.mean(s)) for s in data["successes"]]
+        returns = [float(np.mean(r)) for r in data["results"]]
+    return {"at_steps": steps, "success_rates": rates, "best_at_steps": steps[best_evaluation(rates, returns)]}
+
+
+def _dagger_policy_success(run_dir: Path, episodes: int) -> float:
+    """Held-out success of the policy as DAgger left it (its last round's weights), before any RL."""
+    import torch as th
+
+    from sb3_plus.config import ALGOS, load_saved_config
+    from sb3_plus.envs import make_env
+    from sb3_plus.evaluation import evaluate_model
+
+    config = load_saved_config(run_dir / "config.yml", "ppo_lstm")
+    env = make_env(ENV, **config.env_kwargs)
+    try:
+        model = ALGOS["ppo_lstm"](config.policy, env, seed=0, **config.model_kwargs())
+        state = json.loads((run_dir / "dagger" / "state.json").read_text())
+        model.policy.load_state_dict(th.load(run_dir / "dagger" / state["policy"], weights_only=True))
+        return evaluate_model(model, env, episodes, 10_000).success_rate
+    finally:
+        env.close()
+
+
+def bench_maze(rounds: int = 8, eval_episodes: int = 100) -> dict[str, Any]:
+    """BC vs DAgger on mazes, same number of episodes played and the same training schedule.
+
+    BC is DAgger with beta 1 in every round (only expert play is recorded), so both arms
+    see ``rounds x episodes`` episodes and the same BC epochs; only who drives differs.
+    Success of the final policy alone on held-out seeds (new start positions; new mazes
+    for the random-layout settings).
+    """
+    import tempfile
+
+    from sb3_plus.config import ALGOS, load_hyperparams
+    from sb3_plus.envs import make_env
+    from sb3_plus.evaluation import evaluate_model
+    from sb3_plus.imitation.dagger import train_dagger
+
+    # (env id, env kwargs, what is held out, episodes per round)
+    settings = [("MazeMedium-v0", {"fixed_layout_seed": 0}, "one maze, held-out starts", 20),
+                ("MazeHard-v0", {"fixed_layout_seed": 0}, "one maze, held-out starts", 20),
+                ("MazeEasy-v0", {}, "new maze every episode, held-out mazes", 60),
+                ("MazeMedium-v0", {}, "new maze every episode, held-out mazes", 60)]
+    rows = []
+    for env_id, env_kwargs, what, episodes in settings:
+        for method in ("bc", "dagger"):
+            config = load_hyperparams("ppo_lstm", env_id)
+            model = ALGOS["ppo_lstm"](config.policy, make_env(env_id, **env_kwargs), seed=0, **config.model_kwargs())
+            start = time.perf_counter()
+            with tempfile.TemporaryDirectory() as work:
+                report = train_dagger(model.policy, env_id, work, env_kwargs=env_kwargs, rounds=rounds,
+                                      episodes_per_round=episodes, epochs=10, eval_episodes=0,
+                                      betas=[1.0] * rounds if method == "bc" else None, progress_bar=False,
+                                      verbose=0)
+            seconds = time.perf_counter() - start
+            env = make_env(env_id, **env_kwargs)
+            result = evaluate_model(model, env, eval_episodes, 10_000)
+            env.close()
+            rows.append({"env": env_id, "env_kwargs": env_kwargs, "setting": what, "method": method,
+                         "held_out_success_rate": result.success_rate, "eval_episodes": eval_episodes,
+                         "episodes_played": rounds * episodes,
+                         "labelled_steps": report.rounds[-1].dataset_steps, "seconds": round(seconds, 1)})
+            print(rows[-1], flush=True)
+    return save_result("maze_bc_vs_dagger", {"policy": "ppo_lstm MlpLstmPolicy (zoo_configs/ppo_lstm.yml Maze*)",
+                                       "rounds": rounds, "rows": rows,
+                                       "command": "python -m sb3_plus.bench --only maze"})

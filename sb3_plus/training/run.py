@@ -1,0 +1,226 @@
+"""A training run, phase by phase: plan, folder, envs, model, callbacks, pretraining, RL, final record.
+
+:func:`train` is the library call behind ``python -m sb3_plus.train``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from sb3_plus.training.callbacks import (AlignedEveryNTimesteps, AppendingCSVOutputFormat, AtomicCheckpointCallback,
+                                         SuccessEvalCallback, WallTimeLimit, save_model_and_stats)
+from sb3_plus.training.envs import find_vecnormalize, make_eval_env, make_training_env
+from sb3_plus.training.plan import RunPlan, TrainOptions, resolve_run
+from sb3_plus.training.pretrain import pretrain_policy
+from sb3_plus.training.run_folder import (append_command, next_run_dir, plot_learning_curve, read_run_info,
+                                          write_run_info)
+from sb3_plus.utils import set_torch_threads
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    run_dir: Path
+    model_path: Path
+    num_timesteps: int
+    seconds: float
+    final_eval: dict[str, Any] | None = None
+    pretrain: dict[str, Any] | None = None
+    solved: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into the Ctrl-C path (which saves ``interrupted.zip``) while the block runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def build_model(plan: RunPlan, venv: Any) -> Any:
+    """The model: loaded from the checkpoint to resume, or new from the config."""
+    from sb3_plus.config import ALGOS
+
+    algo_cls, options = ALGOS[plan.algo], plan.options
+    if plan.resume_model is not None:
+        model = algo_cls.load(plan.resume_model, env=venv, device=options.device)
+        if options.verbose:
+            note = "" if model.num_timesteps < plan.config.n_timesteps else \
+                f" (already >= its budget of {plan.config.n_timesteps}; pass -n to train further)"
+            print(f"resuming {plan.resume_model} at {model.num_timesteps} steps{note}", flush=True)
+        return model
+    kwargs = plan.config.model_kwargs()
+    noise = plan.config.action_noise(venv.action_space)
+    if noise is not None:
+        kwargs["action_noise"] = noise
+    return algo_cls(plan.config.policy, venv, seed=options.seed, device=options.device, verbose=0, **kwargs)
+
+
+def _set_logger(model: Any, run_dir: Path, options: TrainOptions) -> None:
+    """TensorBoard and ``progress.csv`` under ``tb/`` (a resumed run appends to its CSV)."""
+    from stable_baselines3.common.logger import Logger, make_output_format
+
+    folder = run_dir / "tb" if options.tensorboard else run_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    formats = ["tensorboard"] if options.tensorboard else []
+    formats += ["stdout"] if options.verbose > 1 else []
+    outputs = [make_output_format(name, str(folder)) for name in formats]
+    outputs.append(AppendingCSVOutputFormat(str(folder / "progress.csv")))
+    model.set_logger(Logger(str(folder), outputs))
+
+
+def _start_record(plan: RunPlan, run_dir: Path, threads: int) -> dict[str, Any]:
+    """Write ``config.yml``, the command and the start of ``run_info.json``; return the run info."""
+    from sb3_plus.config import save_config
+
+    options = plan.options
+    save_config(plan.config, run_dir / "config.yml")
+    append_command(run_dir, options.command or f"python -m sb3_plus.train --algo {plan.algo} --env {plan.env_id}")
+    info: dict[str, Any] = {
+        "algo": plan.algo, "env_id": plan.env_id, "env_kwargs": plan.config.env_kwargs, "seed": options.seed,
+        "n_envs": plan.config.n_envs, "n_timesteps": plan.config.n_timesteps, "dataset_id": plan.dataset,
+        "pretrain": None, "resumed_from": str(plan.resume_model) if plan.resume_model else None,
+        "torch_threads": threads, "python": platform.python_version(), "device": options.device,
+        "save_freq": plan.save_freq, "eval_freq": plan.eval_freq,
+    }
+    if plan.resuming:  # keep the run's pretraining record
+        info["pretrain"] = read_run_info(run_dir).get("pretrain")
+    write_run_info(run_dir, info)
+    return info
+
+
+def _callbacks(plan: RunPlan, eval_cb: SuccessEvalCallback, run_dir: Path, start: float) -> list[Any]:
+    options = plan.options
+    callbacks: list[Any] = []
+    if plan.eval_freq > 0:
+        callbacks.append(AlignedEveryNTimesteps(plan.eval_freq, eval_cb))
+    if plan.save_freq > 0:
+        callbacks.append(AlignedEveryNTimesteps(plan.save_freq, AtomicCheckpointCallback(run_dir)))
+    if options.max_seconds is not None:
+        callbacks.append(WallTimeLimit(options.max_seconds, start=start))
+    if options.callback is not None:
+        extra = options.callback
+        callbacks.extend(extra if isinstance(extra, (list, tuple)) else [extra])
+    return callbacks
+
+
+def _pretrain(plan: RunPlan, model: Any, run_dir: Path, info: dict[str, Any], eval_cb: SuccessEvalCallback,
+              start: float) -> None:
+    """Pretrain (recorded as unfinished first, so a killed run pretrains again on resume), then evaluate."""
+    options = plan.options
+    expert, route = options.expert, options.route
+    if plan.unfinished is not None:
+        expert, route = plan.unfinished.get("expert", expert), plan.unfinished.get("route", route)
+    if options.verbose:
+        print(f"pretraining ({plan.method}){f' on {plan.dataset}' if plan.dataset else ''} ...", flush=True)
+    info["pretrain"] = {"method": plan.method, "dataset_id": plan.dataset, "settings": plan.pretrain_settings,
+                        "expert": expert, "route": str(route) if route else None, "finished": False}
+    write_run_info(run_dir, info)
+    budget = None if options.max_seconds is None else max(options.max_seconds - (time.perf_counter() - start), 0.0)
+    report = pretrain_policy(model, plan.method, plan.dataset, plan.pretrain_settings, options.progress,
+                             options.seed, env_id=plan.env_id, env_kwargs=plan.config.env_kwargs,
+                             work_dir=run_dir / plan.method, expert=expert, route=route, max_seconds=budget,
+                             verbose=options.verbose)
+    info["pretrain"] = {**info["pretrain"], **report, "finished": True}
+    if plan.eval_freq > 0:
+        eval_cb.init_callback(model)
+        info["pretrain"]["eval"] = eval_cb.evaluate(record=True).summary()
+    write_run_info(run_dir, info)
+
+
+def _finish(plan: RunPlan, model: Any, run_dir: Path, info: dict[str, Any], eval_cb: SuccessEvalCallback,
+            start: float) -> TrainResult:
+    """Save the final model and its statistics, evaluate it (unless just done), write the record."""
+    model_path = save_model_and_stats(model, run_dir / f"{plan.env_id.replace('/', '_')}.zip")
+    final = None
+    if plan.eval_freq > 0:
+        if eval_cb.model is None:
+            eval_cb.init_callback(model)
+        if not eval_cb.history["timesteps"] or eval_cb.history["timesteps"][-1] != model.num_timesteps:
+            eval_cb.evaluate(record=True)
+        final = eval_cb.last_result.summary() if eval_cb.last_result else None
+    seconds = time.perf_counter() - start
+    info.update(final_eval=final, num_timesteps=model.num_timesteps, seconds=seconds, solved=eval_cb.solved,
+                model=model_path.name)
+    write_run_info(run_dir, info)
+    plot_learning_curve(run_dir)
+    return TrainResult(run_dir, model_path, model.num_timesteps, seconds, final, info["pretrain"], eval_cb.solved)
+
+
+def _save_interrupted(plan: RunPlan, model: Any, run_dir: Path) -> None:
+    if model is None:
+        return
+    path = save_model_and_stats(model, run_dir / "interrupted.zip")
+    print(f"\ninterrupted at {model.num_timesteps} steps; saved {path}. Resume with: "
+          f"python -m sb3_plus.train --algo {plan.algo} --env {plan.env_id} -i {run_dir}", file=sys.stderr)
+
+
+def train(algo: str, env_id: str, options: TrainOptions | None = None, **kwargs: Any) -> TrainResult:
+    """Train ``algo`` on ``env_id`` with the hyperparameters of ``zoo_configs/<algo>.yml``.
+
+    :param algo: ``ppo``, ``ppo_lstm``, ``a2c``, ``dqn``, ... (see :data:`sb3_plus.config.ALGOS`).
+    :param env_id: any id :func:`sb3_plus.envs.make_env` builds.
+    :param options: the run's options; or pass them as keywords (the fields of :class:`TrainOptions`:
+        ``n_timesteps``, ``seed``, ``log_folder``, ``hyperparams``, ``pretrain``, ``dataset``,
+        ``trained_agent``, ``max_seconds``, ...).
+    :raises UserError: bad options, config or inputs, before any folder is created.
+    """
+    if options is None:
+        options = TrainOptions.from_kwargs(**kwargs)
+    elif kwargs:
+        options = TrainOptions.from_kwargs(**{**vars(options), **kwargs})
+    start = time.perf_counter()
+    threads = set_torch_threads(options.torch_threads)
+    plan = resolve_run(algo, env_id, options)
+    run_dir = plan.run_dir or next_run_dir(Path(options.log_folder), algo, env_id)
+    stats = find_vecnormalize(plan.resume_model) if plan.resume_model is not None else None
+    venv = make_training_env(plan.config, env_id, options.seed, stats=stats)
+    model = None
+    eval_cb = SuccessEvalCallback(
+        lambda: make_eval_env(plan.config, env_id), n_eval_episodes=plan.eval_episodes, run_dir=run_dir,
+        seed=_eval_seed(options), success_threshold=plan.config.success_threshold,
+        reward_threshold=plan.config.reward_threshold, verbose=options.verbose, on_eval=options.on_eval)
+    try:
+        with sigterm_as_interrupt():
+            model = build_model(plan, venv)
+            _set_logger(model, run_dir, options)
+            info = _start_record(plan, run_dir, threads)
+            if plan.method and (not plan.resuming or plan.unfinished is not None):
+                _pretrain(plan, model, run_dir, info, eval_cb, start)
+            remaining = max(plan.config.n_timesteps - model.num_timesteps, 0)
+            if remaining > 0:
+                model.learn(remaining, callback=_callbacks(plan, eval_cb, run_dir, start),
+                            progress_bar=options.progress, tb_log_name="run",
+                            reset_num_timesteps=plan.resume_model is None and model.num_timesteps == 0)
+            return _finish(plan, model, run_dir, info, eval_cb, start)
+    except KeyboardInterrupt:
+        _save_interrupted(plan, model, run_dir)
+        raise
+    finally:
+        eval_cb.close()  # e.g. a pruned trial: its evaluation env (a game process) ends here too
+        venv.close()
+
+
+def _eval_seed(options: TrainOptions) -> int:
+    from sb3_plus.evaluation import VALIDATION_SEED
+
+    return VALIDATION_SEED if options.eval_seed is None else options.eval_seed
