@@ -5,19 +5,19 @@ Example: ``python -m sb3_plus.bench --only fps collect`` (``--budget-minutes`` f
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from sb3_plus.benchmarks import BENCHES, E2E_ARMS, bench_e2e
+from sb3_plus.cli_common import make_parser
 from sb3_plus.utils import set_torch_threads
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m sb3_plus.bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--only", nargs="+", choices=sorted(BENCHES), default=list(BENCHES))
+    p = make_parser("bench", __doc__)
+    p.add_argument("--only", nargs="+", choices=sorted(BENCHES), default=list(BENCHES), help="benchmarks to run")
     p.add_argument("--budget-minutes", type=float, default=10.0, help="wall budget of each e2e setting")
     p.add_argument("--arms", nargs="+", choices=E2E_ARMS, default=list(E2E_ARMS), help="e2e settings to run")
     args = p.parse_args(argv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import Any, Callable, Sequence
@@ -19,6 +20,23 @@ def parse_kv(pairs: Sequence[str] | None, what: str = "option") -> dict[str, Any
     from sb3_plus.config import parse_overrides
 
     return parse_overrides(pairs, what=what)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` with each option's default, said once: not for ``None`` or flags, and not where the
+    help text already speaks of its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is None or isinstance(action.default, bool) or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+def make_parser(command: str, doc: str | None) -> argparse.ArgumentParser:
+    """The parser of ``python -m sb3_plus.<command>``: its module docstring's first paragraph as description."""
+    return argparse.ArgumentParser(prog=f"python -m sb3_plus.{command}", description=(doc or "").split("\n\n")[0],
+                                   formatter_class=HelpFormatter)
 
 
 def run_cli(main: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | None = None) -> int:

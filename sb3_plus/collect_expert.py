@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from sb3_plus.cli_common import parse_kv, print_json, run_cli
+from sb3_plus.cli_common import make_parser, parse_kv, print_json, run_cli
 from sb3_plus.data.collect import CollectionReport, collect_expert
 from sb3_plus.data.recipes import collect_from_recipe
 from sb3_plus.data.storage import datasets_root
@@ -24,7 +24,7 @@ _UNSET = argparse.SUPPRESS  # a flag left out keeps the recipe's value (or the d
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sb3_plus.collect_expert", description=__doc__.split("\n\n")[0])
+    p = make_parser("collect_expert", __doc__)
     p.add_argument("--recipe", default=None, help="dataset recipe (datasets/<name>.yml); the flags below override it")
     p.add_argument("--env", default=_UNSET, help="env id, e.g. VizdoomMyWayHome-v1 or MazeEasy-v0")
     p.add_argument("--episodes", type=int, default=_UNSET, help="episodes to play (default 100)")

@@ -1,4 +1,4 @@
-"""``make demo``: the whole spine on ViZDoom MyWayHome with defaults.
+"""``python -m sb3_plus.demo`` (``make demo``): the whole spine on ViZDoom MyWayHome with defaults.
 
 Expert episodes -> Minari dataset -> BC (recurrent) -> RecurrentPPO fine-tuning ->
 evaluation on held-out seeds, then a short report, a learning curve and a video.
@@ -6,16 +6,15 @@ evaluation on held-out seeds, then a short report, a learning curve and a video.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Sequence
 
-from sb3_plus.cli_common import run_cli
+from sb3_plus.cli_common import make_parser, run_cli
 from sb3_plus.pipelines.demo import DEMO_RECIPE, run_demo
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m sb3_plus.demo", description=__doc__.split("\n\n")[0])
+    p = make_parser("demo", __doc__)
     p.add_argument("--recipe", default=str(DEMO_RECIPE), help="dataset recipe: env, expert, dataset id (datasets/)")
     p.add_argument("--algo", default="ppo_lstm", help="RL algorithm after BC")
     p.add_argument("--episodes", type=int, default=100, help="expert episodes to collect")

@@ -16,12 +16,12 @@ import argparse
 import sys
 from typing import Any, Sequence
 
-from sb3_plus.cli_common import print_json, run_cli
+from sb3_plus.cli_common import make_parser, print_json, run_cli
 from sb3_plus.evaluation import HELD_OUT_SEED
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sb3_plus.enjoy", description=__doc__.split("\n\n")[0])
+    p = make_parser("enjoy", __doc__)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--repo-id", help="ORG/NAME on the Hub")
     source.add_argument("--folder", help="a downloaded repo folder or a run folder")

@@ -8,11 +8,10 @@ Example::
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Any, Sequence
 
-from sb3_plus.cli_common import parse_kv, print_json, run_cli
+from sb3_plus.cli_common import make_parser, parse_kv, print_json, run_cli
 from sb3_plus.evaluation import HELD_OUT_SEED
 from sb3_plus.models import detect_algo, evaluate_saved_model, load_model
 from sb3_plus.utils import json_safe
@@ -24,7 +23,7 @@ __all__ = ["detect_algo", "evaluate", "load_model", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    p = argparse.ArgumentParser(prog="python -m sb3_plus.evaluate", description=__doc__.split("\n\n")[0])
+    p = make_parser("evaluate", __doc__)
     p.add_argument("--model", required=True, help="model .zip, or a run folder (its final model)")
     p.add_argument("--best", action="store_true", help="with a run folder: evaluate its best_model.zip")
     p.add_argument("--env", default=None, help="env id (default: the run's)")
@@ -32,8 +31,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--seed", type=int, default=HELD_OUT_SEED, help="first held-out seed")
     p.add_argument("--algo", default=None, help="algo key (default: from the run folder or the zip)")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of greedy")
-    p.add_argument("--env-kwargs", nargs="+", default=None, metavar="KEY:VALUE")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--env-kwargs", nargs="+", default=None, metavar="KEY:VALUE",
+                   help="env options over the run's (e.g. frame_skip:4)")
+    p.add_argument("--device", default="cpu", help="torch device")
     args = p.parse_args(argv)
     result = evaluate_saved_model(args.model, args.env, args.episodes, args.seed, args.algo, not args.stochastic,
                                   parse_kv(args.env_kwargs) if args.env_kwargs else None, args.device, args.best)

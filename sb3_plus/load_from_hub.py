@@ -16,12 +16,12 @@ import argparse
 import sys
 from typing import Any, Sequence
 
-from sb3_plus.cli_common import print_json, run_cli
+from sb3_plus.cli_common import make_parser, print_json, run_cli
 from sb3_plus.evaluation import HELD_OUT_SEED
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sb3_plus.load_from_hub", description=__doc__.split("\n\n")[0])
+    p = make_parser("load_from_hub", __doc__)
     p.add_argument("--repo-id", required=True, help="ORG/NAME of a model; ORG with --dataset")
     p.add_argument("--dataset", default=None, help="download this Minari dataset id instead of a model")
     p.add_argument("--force", action="store_true", help="with --dataset: replace a local dataset with the same id")

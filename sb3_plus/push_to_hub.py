@@ -15,13 +15,13 @@ import argparse
 import sys
 from typing import Any, Sequence
 
-from sb3_plus.cli_common import print_json, run_cli
+from sb3_plus.cli_common import make_parser, print_json, run_cli
 from sb3_plus.evaluation import HELD_OUT_SEED
 from sb3_plus.utils import json_safe
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sb3_plus.push_to_hub", description=__doc__.split("\n\n")[0])
+    p = make_parser("push_to_hub", __doc__)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", help="run folder of python -m sb3_plus.train (logs/<algo>/<env>_<N>)")
     source.add_argument("--folder", help="a repo folder built before (--dry-run, or kept after a failed upload)")

@@ -16,7 +16,7 @@ import shlex
 import sys
 from typing import Sequence
 
-from sb3_plus.cli_common import parse_kv, print_json, run_cli
+from sb3_plus.cli_common import make_parser, parse_kv, print_json, run_cli
 from sb3_plus.training import PRETRAIN_METHODS, TrainOptions, TrainResult, train
 
 __all__ = ["build_parser", "main", "train"]
@@ -25,8 +25,7 @@ __all__ = ["build_parser", "main", "train"]
 def build_parser() -> argparse.ArgumentParser:
     from sb3_plus.config import ALGOS
 
-    p = argparse.ArgumentParser(prog="python -m sb3_plus.train", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = make_parser("train", __doc__)
     p.add_argument("--algo", required=True, choices=sorted(ALGOS), help="algorithm")
     p.add_argument("--env", required=True, help="env id")
     p.add_argument("-n", "--n-timesteps", type=int, default=None, help="env steps (default: from the config)")
@@ -43,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-freq", type=int, default=None,
                    help="env steps between checkpoints (-1: none; a resumed run keeps its own)")
     p.add_argument("-i", "--trained-agent", default=None, help="model zip or run folder to resume")
-    p.add_argument("-P", "--progress", action="store_true", help="progress bars")
+    p.add_argument("-P", "--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bars (default: on when the output is a terminal)")
     p.add_argument("--pretrain", choices=PRETRAIN_METHODS, default=None, help="pretraining before RL")
     p.add_argument("--dataset", default=None, help="Minari dataset id for --pretrain")
     p.add_argument("--pretrain-epochs", type=int, default=None, help="BC epochs")
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="epochs fitting the value head to the data's returns after BC")
     p.add_argument("--expert", default="waypoint", help="DAgger's expert")
     p.add_argument("--route", default=None, help="the expert's route file (default: the map's, else planned)")
-    p.add_argument("--dagger-rounds", type=int, default=None)
+    p.add_argument("--dagger-rounds", type=int, default=None, help="DAgger rounds after the first data")
     p.add_argument("--dagger-episodes", type=int, default=None, help="episodes per DAgger round")
     p.add_argument("--dagger-beta", type=float, default=None, help="expert probability in round 0")
     p.add_argument("--dagger-beta-decay", type=float, default=None, help="beta factor per round")
@@ -81,7 +81,8 @@ def main(argv: Sequence[str] | None = None) -> TrainResult:
         n_timesteps=args.n_timesteps, seed=args.seed, log_folder=args.log_folder,
         conf_file=args.conf_file, hyperparams=args.hyperparams, eval_freq=args.eval_freq,
         eval_episodes=args.eval_episodes, eval_seed=args.eval_seed, save_freq=args.save_freq,
-        trained_agent=args.trained_agent, progress=args.progress, pretrain=args.pretrain, dataset=args.dataset,
+        trained_agent=args.trained_agent, pretrain=args.pretrain, dataset=args.dataset,
+        progress=sys.stderr.isatty() if args.progress is None else args.progress,
         pretrain_kwargs=pretrain_kwargs or None, device=args.device, n_envs=args.n_envs, vec_env=args.vec_env,
         env_kwargs=parse_kv(args.env_kwargs, "env kwarg") if args.env_kwargs else None,
         torch_threads=args.torch_threads, verbose=args.verbose, expert=args.expert, route=args.route,

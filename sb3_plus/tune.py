@@ -17,16 +17,7 @@ import argparse
 import sys
 from typing import Any, Sequence
 
-from sb3_plus.cli_common import parse_kv, run_cli
-
-
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows defaults, except ``None`` (those flags describe their default in words)."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default is None or isinstance(action.default, bool):
-            return action.help or ""
-        return super()._get_help_string(action)
+from sb3_plus.cli_common import make_parser, parse_kv, run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,8 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sb3_plus.tuning import METRICS, PRUNERS, SAMPLERS
     from sb3_plus.tuning.settings import setting_default, setting_help
 
-    p = argparse.ArgumentParser(prog="python -m sb3_plus.tune", description=__doc__.split("\n\n")[0],
-                                formatter_class=_HelpFormatter)
+    p = make_parser("tune", __doc__)
 
     def add(*flags: str, dest: str, **kwargs: Any) -> None:   # help and default come from TuneSettings
         if kwargs.get("action") != "store_true":

@@ -1,12 +1,11 @@
-"""Small shared helpers: torch threads, cache directories, atomic file writes."""
+"""Small shared helpers: torch threads, cache directories, SIGTERM as Ctrl-C, JSON-safe values."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import shutil
-import tempfile
+import signal
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -42,29 +41,23 @@ def cache_dir(*parts: str) -> Path:
 
 
 @contextmanager
-def atomic_path(final: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path next to ``final``; move it into place only on success.
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM (``kill``) into Ctrl-C while the block runs, so that the same cleanup runs for both.
 
-    Works for files and directories. On any exception (Ctrl-C included) the temporary
-    path is removed and ``final`` is left untouched.
+    Outside the main thread (where Python cannot set signal handlers) the block runs unchanged.
     """
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    target = tmp / (final.name + suffix)
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
     try:
-        yield target
-        if final.is_dir() and not final.is_symlink():
-            shutil.rmtree(final)
-        os.replace(target, final)
+        yield
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """Write ``data`` as indented JSON, atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(json_safe(data), indent=2, sort_keys=True, default=str, allow_nan=False) + "\n")
+        signal.signal(signal.SIGTERM, previous)
 
 
 def json_safe(value: Any) -> Any:

@@ -110,6 +110,25 @@ def test_vizdoom_writes_nothing_into_working_directory(tmp_path, monkeypatch):
     assert (tmp_path / "cache" / "vizdoom" / "_vizdoom.ini").exists()
 
 
+def test_vizdoom_observations_are_writable_so_sb3_does_not_warn():
+    import warnings
+
+    from stable_baselines3 import PPO
+
+    env = make_env("VizdoomMyWayHome-v1")
+    try:
+        obs, _ = env.reset(seed=0)
+        assert obs.flags.writeable
+        obs, *_ = env.step(0)
+        assert obs.flags.writeable
+        model = PPO("CnnPolicy", env, n_steps=16, batch_size=16, seed=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model.predict(obs, deterministic=True)
+    finally:
+        env.close()
+
+
 def test_vizdoom_unknown_option():
     with pytest.raises(BadOptionError, match="unknown option"):
         make_env("VizdoomBasic-v1", colour="red")

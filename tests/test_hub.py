@@ -590,3 +590,33 @@ def test_loading_and_playing_close_every_env_they_build(built, made_envs, tmp_pa
     report = enjoy(folder=built, episodes=1, video=tmp_path / "replay.mp4", video_length=5)
     assert report["evaluation"]["episodes"] == 1
     assert len(made_envs) == 3 and all(env.closed for env in made_envs)
+
+
+def test_card_calls_validation_seeds_validation_not_held_out():
+    from sb3_plus.hub.card import _pretrain_lines
+
+    lines = "\n".join(_pretrain_lines({"method": "bc", "dataset_id": "sb3plus/x/y-v0", "eval": {
+        "success_rate": 0.9, "mean_return": 0.8, "episodes": 20, "first_seed": 20000}}))
+    assert "20 validation episodes (seeds from 20000" in lines
+    assert "held-out episodes" not in lines
+
+
+def test_a_published_best_model_carries_its_own_normalization(tmp_path):
+    import pickle
+
+    from sb3_plus.hub.build import build_repo_folder
+    from sb3_plus.training import train
+
+    result = train("ppo", "MazeEasy-v0", n_timesteps=512, log_folder=tmp_path / "logs", verbose=0, eval_freq=128,
+                   eval_episodes=2, hyperparams=["n_envs:2", "n_steps:64", "batch_size:64", "n_epochs:1",
+                                                 "normalize:True"])
+    folder, _ = build_repo_folder(result.run_dir, "alice/best", out_dir=tmp_path / "hub", n_eval_episodes=1,
+                                  video=False, model="best", verbose=0)
+    with open(result.run_dir / "best_vecnormalize.pkl", "rb") as handle:
+        best = pickle.load(handle)
+    with open(result.run_dir / "vecnormalize.pkl", "rb") as handle:
+        final = pickle.load(handle)
+    published = json.loads((folder / "vecnormalize.json").read_text())
+    assert np.allclose(published["obs_rms"]["mean"], best.obs_rms.mean)
+    if best.obs_rms.count != final.obs_rms.count:
+        assert not np.allclose(published["obs_rms"]["mean"], final.obs_rms.mean)

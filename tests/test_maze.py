@@ -411,3 +411,26 @@ def test_module_lists_all_ids() -> None:
         f"Maze{d}{p}-v0" for d in DIFFICULTIES for p in ("", "Pixels")
     )
     assert all(env_id in gym.registry for env_id in maze.MAZE_IDS)
+
+
+def test_generate_maze_names_a_bad_size_or_loops() -> None:
+    with pytest.raises(BadOptionError, match="maze size must be an integer >= 2.*'6'"):
+        generate_maze("6")
+    with pytest.raises(BadOptionError, match="loops must be an integer >= 0, got 1.5"):
+        generate_maze(4, loops=1.5)
+
+
+def test_planned_maze_route_fits_its_layout_only(tmp_path) -> None:
+    from sb3_plus.experts import ExpertController, RouteMismatchError
+
+    env = make_maze_env("MazeEasy-v0", fixed_layout_seed=5)
+    env.reset(seed=0)
+    path = tmp_path / "seed5.yaml"
+    plan_maze_route(env.layout()).save(path)
+    assert ExpertController(env, route=str(path)).route_source == str(path)
+    other = make_maze_env("MazeEasy-v0", fixed_layout_seed=6)
+    with pytest.raises(RouteMismatchError, match="layout seed 5.*fixed_layout_seed 6"):
+        ExpertController(other, route=str(path))
+    smaller = make_maze_env("MazeEasy-v0", size=2)  # a 5x5 grid: the 9x9 route's far cells lie outside
+    with pytest.raises(RouteMismatchError, match="outside x in \\[0, 5\\)"):
+        ExpertController(smaller, route=str(path))

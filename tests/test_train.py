@@ -182,8 +182,8 @@ def test_cli_json_and_errors(tmp_path, capsys):
 def test_dataset_policy_space_mismatch_is_clear(tmp_path):
     collect_expert("MazeEasyPixels-v0", episodes=3, progress_bar=False, dataset_id="sb3plus/pixels/x-v0")
     with pytest.raises(ValueError) as err:
-        train("ppo", "MazeEasy-v0", n_timesteps=64, log_folder=tmp_path, hyperparams=FAST, pretrain="bc",
-              dataset="sb3plus/pixels/x-v0", eval_freq=0, verbose=0)
+        train("ppo", "MazeEasy-v0", n_timesteps=64, log_folder=tmp_path, hyperparams=FAST + ["n_steps:32"],
+              pretrain="bc", dataset="sb3plus/pixels/x-v0", eval_freq=0, verbose=0)
     message = str(err.value)
     assert "Box(0, 255, (40, 40, 1), uint8)" in message or "40, 40" in message
     assert "50" in message or "(50,)" in message

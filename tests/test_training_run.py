@@ -22,7 +22,7 @@ def test_plan_is_pure_and_checks_inputs_before_any_folder(tmp_path):
     assert plan.config.n_timesteps == 256 and plan.config.n_envs == 2 and plan.run_dir is None
     assert not logs.exists(), "resolving a run writes nothing"
     with pytest.raises(InputNotFoundError, match="collect_expert"):
-        train("ppo", "MazeEasy-v0", n_timesteps=64, log_folder=logs, hyperparams=FAST, pretrain="bc",
+        train("ppo", "MazeEasy-v0", n_timesteps=64, log_folder=logs, hyperparams=FAST + ["n_steps:32"], pretrain="bc",
               dataset="sb3plus/nothing/here-v0", verbose=0)
     assert not logs.exists(), "a missing dataset leaves no run folder behind"
 
@@ -202,3 +202,30 @@ def test_zoo_env_wrapper_and_action_noise_are_applied(tmp_path):
         assert np.allclose(model.action_noise._sigma, 0.3)
     finally:
         venv.close()
+
+
+def test_bc_prints_a_summary_line_without_progress_bars(tmp_path, capsys):
+    from sb3_plus.data.collect import collect_expert
+
+    collect_expert("MazeEasy-v0", episodes=6, seed=0, dataset_id="sb3plus/mazeeasy/summary-v0", progress_bar=False)
+    train("ppo", "MazeEasy-v0", n_timesteps=128, log_folder=tmp_path, hyperparams=FAST, pretrain="bc",
+          dataset="sb3plus/mazeeasy/summary-v0", pretrain_kwargs={"epochs": 2}, eval_freq=0, verbose=1)
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("BC: held-out agreement"))
+    assert "after 2 epochs" in line and "samples/s" in line
+
+
+def test_dataset_env_options_mismatch_names_the_env_kwargs_that_fix_it(tmp_path):
+    from sb3_plus.data.collect import collect_expert
+    from sb3_plus.imitation.space_check import SpaceMismatchError
+
+    collect_expert("MazeEasy-v0", episodes=3, seed=0, dataset_id="sb3plus/mazeeasy/view7-v0",
+                   env_kwargs={"view_size": 7}, progress_bar=False)
+    with pytest.raises(SpaceMismatchError, match="Fix: train with --env-kwargs view_size:7"):
+        train("ppo", "MazeEasy-v0", n_timesteps=128, log_folder=tmp_path / "logs", hyperparams=FAST, pretrain="bc",
+              dataset="sb3plus/mazeeasy/view7-v0", eval_freq=0, verbose=0)
+    assert not (tmp_path / "logs").exists(), "a mismatched dataset leaves no run folder behind"
+    collect_expert("MazeEasy-v0", episodes=3, seed=0, dataset_id="sb3plus/mazeeasy/view5-v0", progress_bar=False)
+    with pytest.raises(SpaceMismatchError, match="without the option.s. view_size"):
+        train("ppo", "MazeEasy-v0", n_timesteps=128, log_folder=tmp_path, hyperparams=FAST, pretrain="bc",
+              dataset="sb3plus/mazeeasy/view5-v0", env_kwargs={"view_size": 7}, eval_freq=0, verbose=0)

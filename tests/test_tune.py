@@ -87,6 +87,8 @@ def test_outputs_best_config_report_and_plots(maze_study):
     best = study.best_trial
     assert result.best_trial == best.number and result.best_value == pytest.approx(best.value)
     config = load_hyperparams("ppo_lstm", "MazeEasy-v0", conf_file=out / "best_ppo_lstm.yml")
+    header = (out / "best_ppo_lstm.yml").read_text().split("\nMazeEasy-v0:")[0]
+    assert "validation seeds from 20000" in header and "held-out evaluation" not in header
     hp = best.user_attrs["hyperparams"]
     assert config.policy_kwargs["lstm_hidden_size"] == hp["policy_kwargs.lstm_hidden_size"]
     assert config.algo_kwargs["batch_size"] == hp["batch_size"] and config.algo_kwargs["gamma"] == hp["gamma"]
@@ -281,3 +283,4 @@ def test_bad_settings_are_user_errors_before_anything_runs(tmp_path):
         with pytest.raises(TuneError, match=re.escape(needle)):
             TuneSettings("ppo", "MazeEasy-v0", log_folder=tmp_path, **bad)
     assert not (tmp_path / "tune").exists()
+

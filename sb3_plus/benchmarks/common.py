@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sb3_plus.utils import set_torch_threads, write_json_atomic
+from sb3_plus.files import write_json_atomic
+from sb3_plus.utils import set_torch_threads
 
 RESULTS = Path("bench/results")
 ENV = "VizdoomMyWayHome-v1"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import collections.abc
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from sb3_plus.config.errors import ConfigError
+from sb3_plus.files import atomic_path
 
 if TYPE_CHECKING:
     from sb3_plus.config.schema import TrainConfig
@@ -108,26 +108,19 @@ def yaml_value(text: str) -> Any:
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``: readers never see half a file.
+    """Write ``text`` to ``path`` through a temporary file and a rename: readers never see half a file.
+
+    The file gets the mode a plain ``open(path, "w")`` gives under the umask (:func:`sb3_plus.files.atomic_path`).
 
     :param path: the file (its folder is created).
     :return: the path written.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
     return path
 
 

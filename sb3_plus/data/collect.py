@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -256,6 +257,7 @@ def collect_expert(
     """
     from sb3_plus.envs import make_env
     from sb3_plus.experts import EXPERTS, make_expert
+    from sb3_plus.experts.route_check import low_success_warning
 
     if episodes < 1:
         raise BadOptionError(f"episodes must be >= 1, got {episodes}. Fix: ask for at least one episode")
@@ -285,12 +287,17 @@ def collect_expert(
                                           "were asked for. Fix: drop --only-successful, or check the route")
             dataset.storage.update_metadata({"sb3plus": _dataset_metadata(
                 env, env_id, env_kwargs, expert, controller.route_source, seed, episodes, played, jpeg_encoding)})
+        # warn, not fail: failures are sometimes wanted, but never silently
+        warning = low_success_warning(successes, episodes, controller.route_source, env_id)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
         raw_rate = measure_env_rate(env, played.replay) if measure_raw else None
         path = dataset_dir(dataset_id, root)
         return CollectionReport(
             dataset_id=dataset_id, path=str(path), episodes=episodes, successes=successes, steps=steps,
             seconds=played.seconds, size_bytes=_dir_size(path), route_source=controller.route_source,
             env_steps_per_s=steps / max(played.env_seconds, 1e-9), raw_steps_per_s=raw_rate,
+            extra={"warning": warning} if warning else {},
         )
     finally:
         env.close()

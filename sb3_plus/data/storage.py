@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -12,6 +12,8 @@ from typing import Any, Iterator
 from minari.dataset.minari_dataset import parse_dataset_id
 
 from sb3_plus.errors import BadOptionError, InputNotFoundError, UserError
+from sb3_plus.files import make_owned_dir, remove_path, sweep_stale
+from sb3_plus.utils import sigterm_as_interrupt
 
 DEFAULT_ROOT = "datasets"
 
@@ -94,36 +96,61 @@ def ensure_writable(dataset_id: str, overwrite: bool = False, root: Path | None 
     return final
 
 
+#: Start of the names of the hidden staging folders in a dataset root.
+STAGING_PREFIX = ".staging-"
+_OLD_TRASH_PREFIX = ".trash-"  # older versions moved a replaced dataset here
+
+
+def sweep_staging(root: Path | None = None) -> list[Path]:
+    """Remove the staging folders that killed collections left in ``root`` (never one of a running process).
+
+    :param root: the dataset root (default :func:`datasets_root`).
+    :return: the folders removed.
+    """
+    root = (root or datasets_root()).resolve()
+    return [*sweep_stale(root, re.escape(STAGING_PREFIX)), *sweep_stale(root, re.escape(_OLD_TRASH_PREFIX))]
+
+
 @contextmanager
 def staged_dataset(dataset_id: str, overwrite: bool = False, root: Path | None = None) -> Iterator[Path]:
     """Stage a dataset in a hidden folder of ``root``; publish it under its id only on success.
 
     Inside the block Minari writes to the staging root (``MINARI_DATASETS_PATH`` points
     there). On success the dataset folder is renamed into place (replacing an old one
-    when ``overwrite``); on any exception, Ctrl-C included, the staging folder is removed
-    and nothing appears under the id.
+    when ``overwrite``); on any exception, Ctrl-C and SIGTERM included, the staging folder
+    is removed and nothing appears under the id. The staging folder is named after this
+    process: the staging folders of killed processes (SIGKILL) are removed when the next
+    staging in ``root`` starts (:func:`sweep_staging`).
     """
     root = (root or datasets_root()).resolve()
     final = ensure_writable(dataset_id, overwrite, root)
     root.mkdir(parents=True, exist_ok=True)
-    stage = root / f".staging-{uuid.uuid4().hex[:8]}"
-    stage.mkdir()
+    with sigterm_as_interrupt():
+        sweep_staging(root)
+        stage = make_owned_dir(root, STAGING_PREFIX)
+        try:
+            with minari_root(stage):
+                yield stage
+            _publish(stage, dataset_id, root, final)
+        finally:
+            remove_path(stage)
+
+
+def _publish(stage: Path, dataset_id: str, root: Path, final: Path) -> None:
+    """Move the staged dataset to ``final``; an old dataset there goes into the staging folder, removed with it."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    for meta in stage.rglob("namespace_metadata.json"):
+        target = root / meta.relative_to(stage)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(meta, target)
+    replaced = None
+    if final.exists():
+        replaced = stage / ".replaced"
+        os.replace(final, replaced)
     try:
-        with minari_root(stage):
-            yield stage
-        staged = stage / dataset_id
-        final.parent.mkdir(parents=True, exist_ok=True)
-        for meta in stage.rglob("namespace_metadata.json"):
-            target = root / meta.relative_to(stage)
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(meta, target)
-        trash = None
-        if final.exists():
-            trash = root / f".trash-{uuid.uuid4().hex[:8]}"
-            os.replace(final, trash)
-        os.replace(staged, final)
-        if trash is not None:
-            shutil.rmtree(trash, ignore_errors=True)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        os.replace(stage / dataset_id, final)
+    except BaseException:
+        if replaced is not None:
+            os.replace(replaced, final)
+        raise

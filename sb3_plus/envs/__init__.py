@@ -2,7 +2,8 @@
 
 Every family that supports scripted experts puts its privileged state in
 ``info["pose"]`` (``x``, ``y``, ``heading`` in degrees, plus family extras) and
-``info["success"]`` (bool, the same key on every step).
+``info["success"]`` (bool, the same key on every step). A family's options are checked
+against its table (:mod:`sb3_plus.envs.options`) before the env is built.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import gymnasium as gym
 from gymnasium.envs.registration import EnvSpec
 
 from sb3_plus.errors import BadOptionError
+from sb3_plus.envs.options import OptionSpec, check_env_options
 from sb3_plus.envs.registry import EnvFamily, UnknownEnvError, families, find_family, register_family, unknown_env_message
 
-__all__ = ["make_env", "EnvFamily", "UnknownEnvError", "register_family", "families", "env_spec_for", "family_of"]
+__all__ = ["make_env", "EnvFamily", "OptionSpec", "UnknownEnvError", "register_family", "families", "env_spec_for",
+           "family_of"]
 
 _BUILTINS_LOADED = False
 
@@ -60,10 +63,12 @@ def make_env(env_id: str, **kwargs: Any) -> gym.Env:
         gymnasium id (``CartPole-v1``).
     :param kwargs: family options (e.g. ``resolution=64``, ``frame_skip=4``, ``frame_stack=1``).
     :return: the env; ``env.get_wrapper_attr("sb3plus_spec")`` rebuilds it.
+    :raises BadOptionError: an unknown option, or a value of the wrong type or range (before any engine starts).
     """
     _load_builtin_families()
     family = find_family(env_id)
     if family is not None:
+        check_env_options(family.name, env_id, kwargs, family.options)
         env = family.build(env_id, **kwargs)
     elif env_id in gym.registry:
         try:

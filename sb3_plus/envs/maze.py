@@ -48,6 +48,7 @@ import numpy as np
 from gymnasium import spaces
 
 from sb3_plus.errors import BadOptionError
+from sb3_plus.envs.options import MAZE_OPTIONS, OptionSpec, check_option, unknown_option_message
 from sb3_plus.envs.maze_layout import _STEPS, MazeLayout, bfs_distances, farthest_cell, generate_maze
 from sb3_plus.envs.registry import EnvFamily, register_family
 
@@ -65,7 +66,6 @@ __all__ = [
 #: Difficulty -> (rooms per side, extra openings that make loops).
 DIFFICULTIES: dict[str, tuple[int, int]] = {"easy": (4, 0), "medium": (6, 2), "hard": (9, 5)}
 
-_OBS_TYPES = ("vector", "pixels", "dict")
 _FLOOR, _WALL, _GOAL = 0, 1, 2
 # Grey levels of the pixel observation by cell code (floor, wall, goal), and the agent.
 _GREY = np.array([110, 30, 220], dtype=np.uint8)
@@ -75,6 +75,16 @@ _RENDER_PIXELS = 16
 _RGB = np.array([[205, 205, 205], [40, 40, 48], [60, 190, 75]], dtype=np.uint8)
 _RGB_START = np.array([150, 185, 230], dtype=np.uint8)
 _RGB_AGENT = np.array([215, 50, 50], dtype=np.uint8)
+
+
+_DIFFICULTY = OptionSpec("difficulty", "choice", "rooms per side and loops", "medium", choices=tuple(DIFFICULTIES))
+
+
+def _check_options(values: dict[str, Any]) -> None:
+    """Check the constructor's arguments against the family's option table (one place for the rules)."""
+    check_option(_DIFFICULTY, values["difficulty"], "MazeEnv")
+    for name, spec in MAZE_OPTIONS.items():
+        check_option(spec, values[name], "MazeEnv")
 
 
 class MazeEnv(gym.Env):
@@ -117,27 +127,14 @@ class MazeEnv(gym.Env):
         fixed_layout_seed: int | None = None,
         render_mode: str | None = None,
     ) -> None:
-        if difficulty not in DIFFICULTIES:
-            raise BadOptionError(f"difficulty must be one of {sorted(DIFFICULTIES)}, got {difficulty!r}")
-        if obs_type not in _OBS_TYPES:
-            raise BadOptionError(f"obs_type must be one of {list(_OBS_TYPES)}, got {obs_type!r}")
-        if not isinstance(view_size, (int, np.integer)) or view_size < 3 or view_size % 2 == 0:
-            raise BadOptionError(f"view_size must be an odd integer >= 3, got {view_size!r}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise BadOptionError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
-        if max_episode_steps is not None and max_episode_steps < 1:
-            raise BadOptionError(f"max_episode_steps must be >= 1, got {max_episode_steps}")
+        _check_options(locals())  # every argument by name, before anything is built
         default_size, default_loops = DIFFICULTIES[difficulty]
         self.difficulty = difficulty
         self.size = int(default_size if size is None else size)
         self.loops = int(default_loops if loops is None else loops)
-        if self.size < 2:
-            raise BadOptionError(f"size must be >= 2 rooms per side, got {self.size}")
         self.obs_type = obs_type
         self.view_size = int(view_size)
         self.cell_pixels = int(cell_pixels) if cell_pixels is not None else max(8, math.ceil(36 / self.view_size))
-        if self.cell_pixels < 1:
-            raise BadOptionError(f"cell_pixels must be >= 1, got {cell_pixels}")
         self.max_episode_steps = max_episode_steps
         self.step_penalty = float(step_penalty)
         self.fixed_layout_seed = fixed_layout_seed
@@ -229,6 +226,9 @@ class MazeEnv(gym.Env):
         if unknown:
             raise BadOptionError(f"MazeEnv.reset: unknown option(s) {sorted(unknown)}; allowed: ['layout_seed']")
         layout_seed = options.get("layout_seed")
+        if layout_seed is not None and (isinstance(layout_seed, bool) or not isinstance(layout_seed, (int, np.integer))):
+            raise BadOptionError(f"MazeEnv.reset: layout_seed must be an integer, got {layout_seed!r}. "
+                                 "Fix: pass options={'layout_seed': 3}")
         if layout_seed is None and self.fixed_layout_seed is not None:
             if self._fixed_walls is None:
                 walls = generate_maze(self.size, self.loops, self.fixed_layout_seed)
@@ -376,10 +376,7 @@ def _triangle(p: int) -> np.ndarray:
 _ID_PATTERN = re.compile(r"^Maze(Easy|Medium|Hard)(Pixels)?-v0$")
 #: Every registered maze id.
 MAZE_IDS = [f"Maze{d}{p}-v0" for p in ("", "Pixels") for d in ("Easy", "Medium", "Hard")]
-_BUILD_KWARGS = (
-    "size", "loops", "obs_type", "view_size", "cell_pixels", "max_episode_steps",
-    "step_penalty", "fixed_layout_seed", "render_mode",
-)
+_BUILD_KWARGS = tuple(MAZE_OPTIONS)
 
 
 def _matches(env_id: str) -> bool:
@@ -392,7 +389,7 @@ def make_maze_env(env_id: str, **kwargs: Any) -> MazeEnv:
     :param env_id: ``Maze{Easy,Medium,Hard}[Pixels]-v0``.
     :param kwargs: any of ``size``, ``loops``, ``obs_type``, ``view_size``, ``cell_pixels``,
         ``max_episode_steps``, ``step_penalty``, ``fixed_layout_seed``, ``render_mode``.
-    :raises TypeError: for an unknown keyword, naming it and the allowed ones.
+    :raises BadOptionError: for an unknown keyword (naming it and the allowed ones) or a bad value.
     """
     match = _ID_PATTERN.match(env_id)
     if match is None:
@@ -400,10 +397,7 @@ def make_maze_env(env_id: str, **kwargs: Any) -> MazeEnv:
     unknown = sorted(set(kwargs) - set(_BUILD_KWARGS))
     if unknown:
         hint = " (the difficulty comes from the env id)" if "difficulty" in unknown else ""
-        raise BadOptionError(
-            f"{env_id}: unknown keyword argument(s) {', '.join(map(repr, unknown))}{hint}; "
-            f"allowed: {', '.join(_BUILD_KWARGS)}"
-        )
+        raise BadOptionError(unknown_option_message(env_id, "maze", unknown[0], list(_BUILD_KWARGS), hint))
     options: dict[str, Any] = {"difficulty": match.group(1).lower(), "obs_type": "pixels" if match.group(2) else "vector"}
     options.update(kwargs)
     return MazeEnv(**options)

@@ -62,10 +62,10 @@ def generate_maze(size: int, loops: int = 0, seed: int | None = None) -> np.ndar
     :param seed: seed of the carving; the same seed gives the same maze.
     :return: bool array, ``True`` for walls; the border is always wall.
     """
-    if size < 2:
-        raise BadOptionError(f"maze size must be >= 2 rooms per side, got {size}")
-    if loops < 0:
-        raise BadOptionError(f"loops must be >= 0, got {loops}")
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 2:
+        raise BadOptionError(f"maze size must be an integer >= 2 rooms per side, got {size!r}. Fix: pass e.g. size:6")
+    if isinstance(loops, bool) or not isinstance(loops, (int, np.integer)) or loops < 0:
+        raise BadOptionError(f"loops must be an integer >= 0, got {loops!r}. Fix: pass e.g. loops:2")
     rng = random.Random(seed)
     side = 2 * size + 1
     walls = np.ones((side, side), dtype=bool)

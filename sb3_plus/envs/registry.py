@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import gymnasium as gym
 
@@ -22,12 +22,15 @@ class EnvFamily:
     :param matches: predicate on an env id.
     :param build: ``build(env_id, **kwargs) -> gym.Env`` applying the family preprocessing.
     :param examples: a few ids, shown in error messages and docs.
+    :param options: the family's options (name -> :class:`sb3_plus.envs.options.OptionSpec`), checked by
+        :func:`sb3_plus.envs.make_env` before ``build``; ``None``: the built-in table of that name, if any.
     """
 
     name: str
     matches: Callable[[str], bool]
     build: Callable[..., gym.Env]
     examples: list[str] = field(default_factory=list)
+    options: Mapping[str, Any] | None = None
 
 
 _FAMILIES: dict[str, EnvFamily] = {}

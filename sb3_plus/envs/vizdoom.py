@@ -3,7 +3,10 @@
 Built over ``vizdoom``'s own gymnasium envs (every ``Vizdoom*-v1`` id it registers).
 The engine's ``_vizdoom.ini`` and ``_vizdoom/`` go to a cache directory, and every
 ViZDoom process is ended on ``close()``, on interpreter exit and on SIGTERM/SIGHUP
-(ViZDoom processes outlive a killed parent and ignore SIGTERM themselves).
+(ViZDoom processes ignore SIGTERM themselves). A parent killed outright runs none of
+that: on Linux each engine is started through :mod:`sb3_plus.envs.parent_death`, so the
+kernel kills it when the process that started it dies, and the shared memory such runs
+leave behind is removed by the next process that starts a game.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from gymnasium import spaces
 from PIL import Image
 
 from sb3_plus.errors import BadOptionError
+from sb3_plus.envs.parent_death import dying_with_parent, remove_orphaned_shared_memory
 from sb3_plus.envs.registry import EnvFamily, register_family
 from sb3_plus.envs.wrappers import ChannelFrameStack, StickyActions
 from sb3_plus.utils import cache_dir
@@ -38,6 +42,9 @@ import vizdoom.gymnasium_wrapper  # noqa: E402,F401  (registers the Vizdoom*-v1 
 _GOAL_SCENARIOS = {"basic", "simpler_basic", "rocket_basic", "my_way_home", "deadly_corridor", "predict_position"}
 #: Scenarios won by surviving to the time limit.
 _SURVIVAL_SCENARIOS = {"defend_the_center", "defend_the_line", "health_gathering", "health_gathering_supreme", "take_cover"}
+
+#: Shared memory a game's controller and engine create; a killed run leaves them in /dev/shm.
+_IPC_PREFIXES = ("ViZDoomSM", "ViZDoomMQCtr", "ViZDoomMQDoom")
 
 _LIVE_GAMES: "weakref.WeakSet[VizdoomPoseEnv]" = weakref.WeakSet()
 _INIT_LOCK = threading.Lock()
@@ -59,6 +66,7 @@ def _install_cleanup_handlers() -> None:
         return
     _HANDLERS_INSTALLED = True
     atexit.register(close_all_games)
+    remove_orphaned_shared_memory(_IPC_PREFIXES)  # what earlier, killed runs left behind
     if threading.current_thread() is not threading.main_thread():
         return
     for signum in (signal.SIGTERM, signal.SIGHUP):
@@ -225,6 +233,7 @@ class VizdoomPoseEnv(gym.Wrapper):
         self._last_pose: dict[str, float] = {}
         with _INIT_LOCK, _in_directory(cache_dir("vizdoom")):
             self.game.set_doom_config_path(str(cache_dir("vizdoom") / "_vizdoom.ini"))
+            self.game.set_vizdoom_path(dying_with_parent(self.game.get_vizdoom_path() or vzd.exe_path))
             self.game.init()
         _LIVE_GAMES.add(self)
         _install_cleanup_handlers()
@@ -236,7 +245,7 @@ class VizdoomPoseEnv(gym.Wrapper):
     def _screen(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         screen = obs["screen"]
         img = Image.fromarray(screen[..., 0] if self._gray else screen)
-        out = np.asarray(img.resize(self._size, Image.BILINEAR), dtype=np.uint8)
+        out = np.array(img.resize(self._size, Image.BILINEAR), dtype=np.uint8)  # writable: SB3 warns on read-only arrays
         return out[..., None] if self._gray else out
 
     def pose(self) -> dict[str, float]:

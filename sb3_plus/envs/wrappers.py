@@ -10,6 +10,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.wrappers import StickyAction
 
+from sb3_plus.envs.options import VIZDOOM_OPTIONS, check_option
 from sb3_plus.errors import BadOptionError
 
 
@@ -18,8 +19,7 @@ class ChannelFrameStack(gym.ObservationWrapper):
 
     def __init__(self, env: gym.Env, n_frames: int) -> None:
         super().__init__(env)
-        if n_frames < 1:
-            raise BadOptionError(f"frame_stack must be >= 1, got {n_frames}")
+        check_option(VIZDOOM_OPTIONS["frame_stack"], n_frames, "ChannelFrameStack")
         space = env.observation_space
         if not isinstance(space, spaces.Box) or len(space.shape) != 3:
             raise BadOptionError(f"ChannelFrameStack needs (H, W, C) Box observations, got {space}")
@@ -52,9 +52,7 @@ class StickyActions(StickyAction):
     """
 
     def __init__(self, env: gym.Env, p: float = 0.25) -> None:
-        if not 0.0 <= p < 1.0:
-            raise BadOptionError(f"sticky action probability must be in [0, 1), got {p}. Fix: pass e.g. "
-                                 "sticky_actions:0.25")
+        check_option(VIZDOOM_OPTIONS["sticky_actions"], p, "StickyActions")
         # recorded first (the first record wins), so that the env spec rebuilds this class with its own argument
         gym.utils.RecordConstructorArgs.__init__(self, p=p)
         super().__init__(env, repeat_action_probability=p)

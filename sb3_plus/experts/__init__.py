@@ -9,10 +9,12 @@ import gymnasium as gym
 
 from sb3_plus.errors import BadOptionError
 from sb3_plus.experts.follower import ExpertActionError, WaypointExpert, expert_action_map
+from sb3_plus.experts.route_check import RouteMismatchError, check_route_fits, env_map, env_map_for_id
 from sb3_plus.experts.routes import Route, RouteError, Waypoint, load_route, route_from_dict
 
-__all__ = ["Route", "RouteError", "Waypoint", "WaypointExpert", "ExpertActionError", "load_route",
-           "route_from_dict", "expert_action_map", "ExpertController", "routes_dir", "EXPERTS", "make_expert"]
+__all__ = ["Route", "RouteError", "RouteMismatchError", "Waypoint", "WaypointExpert", "ExpertActionError",
+           "load_route", "check_route", "route_from_dict", "expert_action_map", "ExpertController", "routes_dir",
+           "EXPERTS", "make_expert"]
 
 #: Names accepted by ``--expert``.
 EXPERTS = ("waypoint",)
@@ -23,17 +25,18 @@ def routes_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "experts"
 
 
-def _map_key(env: gym.Env) -> tuple[str, str]:
-    """(family, map name) of an env, used to find ``experts/<family>/<map>.yaml``."""
-    unwrapped = env.unwrapped
-    if hasattr(unwrapped, "layout"):
-        return "maze", "procedural"
-    try:
-        scenario = env.get_wrapper_attr("scenario")
-        return "vizdoom", str(scenario)
-    except AttributeError:
-        spec = getattr(env, "spec", None) or getattr(unwrapped, "sb3plus_spec", None)
-        return "gym", getattr(spec, "id", "unknown")
+def check_route(route: str | Path | Route, env_id: str, **env_kwargs: Any) -> Route:
+    """Load a route and check that it is for ``env_id`` (its family and map), without starting the env.
+
+    :param route: a route file or a :class:`Route`.
+    :param env_id: the env the route is meant for.
+    :param env_kwargs: the env options (``doom_map``, ``fixed_layout_seed``, ``size`` matter).
+    :return: the validated route.
+    :raises RouteError: a malformed route file; :class:`RouteMismatchError` when it is for another env.
+    """
+    loaded = route if isinstance(route, Route) else load_route(route)
+    check_route_fits(loaded, env_map_for_id(env_id, env_kwargs))
+    return loaded
 
 
 class ExpertController:
@@ -43,12 +46,14 @@ class ExpertController:
     :param route: a route file, a :class:`Route`, or ``None``/``"auto"``: use
         ``experts/<family>/<map>.yaml`` if present, else plan from the map.
     :param goal: goal for the ViZDoom planner (object name or ``(x, y)``).
+    :raises RouteMismatchError: the route is for another family or map than ``env``.
     """
 
     def __init__(self, env: gym.Env, route: str | Path | Route | None = None, goal: Any = "GreenArmor") -> None:
         self.env = env
         self.goal = goal
-        self.family, self.map = _map_key(env)
+        self.where = env_map(env)
+        self.family, self.map = self.where.family, self.where.map
         self.action_map = expert_action_map(env)
         self._fixed: Route | None = None
         if isinstance(route, Route):
@@ -59,6 +64,8 @@ class ExpertController:
             candidate = routes_dir() / self.family / f"{self.map}.yaml"
             if candidate.is_file():
                 self._fixed = load_route(candidate)
+        if self._fixed is not None:
+            check_route_fits(self._fixed, self.where)  # before any episode, not after a dataset of failures
         self.route_source = self._fixed.source if self._fixed is not None else "planner"
         self._expert: WaypointExpert | None = None
         self._layout_key: Any = None

@@ -1,9 +1,9 @@
-"""Route files: waypoints for a map, validated on load.
+"""Route files: waypoints for a map, validated on load (the format: ``experts/README.md``).
 
 A route file is YAML::
 
-    family: vizdoom            # env family the route is for
-    map: my_way_home           # map / scenario name
+    family: vizdoom            # optional: env family the route is for
+    map: my_way_home           # optional: map / scenario name
     env: VizdoomMyWayHome-v1   # optional: the env id it was written for
     waypoints:
       - id: hall
@@ -20,6 +20,10 @@ A route file is YAML::
 
 Optional per waypoint: ``region`` (e.g. a ViZDoom sector id); the follower then prefers
 waypoints of the region the agent stands in.
+
+Without ``family`` / ``map``, the ``env`` field or the file's place
+``experts/<family>/<map>.yaml`` says what the route is for; the expert refuses a route for
+another family or map (:mod:`sb3_plus.experts.route_check`).
 """
 
 from __future__ import annotations
@@ -114,7 +118,7 @@ class Route:
 
     def save(self, path: str | Path) -> None:
         """Write the route as YAML (atomically)."""
-        from sb3_plus.utils import atomic_path
+        from sb3_plus.files import atomic_path
 
         with atomic_path(path) as tmp:
             tmp.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None))

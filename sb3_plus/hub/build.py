@@ -24,8 +24,9 @@ from sb3_plus.hub.layout import (COMMAND, CONFIG, COPIED_RUN_FILES, DESCRIPTIONS
                                  RESULTS, RUN_INFO, VECNORMALIZE_JSON, VECNORMALIZE_PKL, export_vecnormalize,
                                  model_file_name)
 from sb3_plus.models import ModelFileError, read_model_zip, read_run_json, run_model_file
+from sb3_plus.training.envs import find_vecnormalize
 from sb3_plus.utils import json_safe
-from sb3_plus.utils import atomic_path, write_json_atomic
+from sb3_plus.files import atomic_path, write_json_atomic
 
 
 def read_run_folder(run_dir: str | Path, model: str = "final") -> tuple[dict[str, Any], Path]:
@@ -149,10 +150,12 @@ def _write_files(tmp: Path, run_dir: Path, model_path: Path, model_file: str, in
     if command:
         (tmp / COMMAND).write_text(command + "\n")
     for name in COPIED_RUN_FILES:
-        if (run_dir / name).is_file():
+        if name != VECNORMALIZE_PKL and (run_dir / name).is_file():
             shutil.copy2(run_dir / name, tmp / name)
-    if (run_dir / VECNORMALIZE_PKL).is_file():
-        export_vecnormalize(run_dir / VECNORMALIZE_PKL, tmp / VECNORMALIZE_JSON)
+    stats = find_vecnormalize(model_path)  # the published model's own statistics (best_model: best_vecnormalize)
+    if stats is not None:
+        shutil.copy2(stats, tmp / VECNORMALIZE_PKL)
+        export_vecnormalize(stats, tmp / VECNORMALIZE_JSON)
     return command
 
 

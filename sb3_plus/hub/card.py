@@ -197,7 +197,8 @@ def _pretrain_lines(pretrain: dict[str, Any] | None) -> list[str]:
     if evaluation:
         out.append(f"  - after pretraining, before RL: success rate {float(evaluation.get('success_rate', float('nan'))):.1%}, "
                    f"mean return {float(evaluation.get('mean_return', float('nan'))):.3g} "
-                   f"over {evaluation.get('episodes', '?')} held-out episodes")
+                   f"over {evaluation.get('episodes', '?')} validation episodes "
+                   f"(seeds from {evaluation.get('first_seed', 20000)}, apart from the held-out seeds above)")
     return out
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sb3_plus.hub.errors import RunFilesError
-from sb3_plus.utils import write_json_atomic
+from sb3_plus.files import write_json_atomic
 
 README = "README.md"
 RESULTS = "results.json"

@@ -21,7 +21,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from sb3_plus.data.sequences import Episode
 from sb3_plus.errors import UserError
 from sb3_plus.rollout import EpisodeRecord
-from sb3_plus.utils import atomic_path, write_json_atomic
+from sb3_plus.files import atomic_path, write_json_atomic
 
 
 class DaggerResumeError(UserError, ValueError):

@@ -12,7 +12,7 @@ from stable_baselines3.common.logger import CSVOutputFormat
 
 from sb3_plus.evaluation import VALIDATION_SEED, EvalResult, evaluate_model
 from sb3_plus.training.envs import copy_normalization
-from sb3_plus.utils import atomic_path
+from sb3_plus.files import atomic_path
 
 
 def save_model_atomic(model: Any, path: str | os.PathLike) -> Path:

@@ -137,19 +137,51 @@ def _load_config(algo: str, env_id: str, options: TrainOptions) -> Any:
     return apply_overrides(config, cli) if cli else config
 
 
-def _check_budget(config: Any) -> None:
-    """At least one env step, and minibatches no larger than a rollout (SB3 would only warn)."""
+def rollout_size(config: Any) -> tuple[int, int] | None:
+    """``(n_steps, n_steps * n_envs)`` of an on-policy algorithm, whose ``learn`` trains whole rollouts.
+
+    :param config: the resolved :class:`~sb3_plus.config.TrainConfig`.
+    :return: ``None`` for an off-policy algorithm (its ``n_steps`` means n-step returns, not a rollout).
+    """
+    import inspect
+
+    from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+
+    algo_class = config.algo_class
+    if not issubclass(algo_class, OnPolicyAlgorithm):
+        return None
+    n_steps = config.algo_kwargs.get("n_steps")
+    if n_steps is None:   # not in the config: the algorithm's own default applies
+        n_steps = inspect.signature(algo_class.__init__).parameters.get("n_steps", inspect.Parameter.empty).default
+    if not isinstance(n_steps, int) or isinstance(n_steps, bool):
+        return None
+    return n_steps, n_steps * int(config.n_envs)
+
+
+def _check_budget(config: Any, resuming: bool = False) -> None:
+    """At least one env step, a new run's budget no smaller than one rollout (SB3 trains whole rollouts,
+    so it would silently train more), and minibatches no larger than a rollout (SB3 would only warn)."""
     if config.n_timesteps is None or config.n_timesteps < 1:
         raise BadOptionError(f"the budget must be at least 1 env step, got n_timesteps={config.n_timesteps}. "
                              "Fix: pass -n N with N >= 1")
-    n_steps = config.algo_kwargs.get("n_steps")
-    if not isinstance(n_steps, int):
+    sizes = rollout_size(config)
+    if sizes is None:
         return
-    rollout = n_steps * config.n_envs
+    n_steps, rollout = sizes
+    budget, n_envs = int(config.n_timesteps), int(config.n_envs)
     batch_size = config.algo_kwargs.get("batch_size")
+    if not resuming and budget < rollout:
+        # a resumed run's budget is a total that its earlier rollouts already count towards
+        fits = [f"n_steps:{budget // n_envs}"] if budget >= n_envs else [f"n_envs:{budget}", "n_steps:1"]
+        fitted = max(budget // n_envs, 1) * min(n_envs, budget)
+        if isinstance(batch_size, int) and batch_size > fitted:
+            fits.append(f"batch_size:{fitted}")
+        raise BadOptionError(f"the budget of {budget} env steps is smaller than one rollout (n_steps {n_steps} x "
+                             f"n_envs {n_envs} = {rollout}); SB3 trains whole rollouts, so the run would train "
+                             f"{rollout} steps. Fix: pass -n {rollout}, or --hyperparams {' '.join(fits)}")
     if isinstance(batch_size, int) and batch_size > rollout:
         raise BadOptionError(f"batch_size {batch_size} is larger than one rollout (n_steps {n_steps} x n_envs "
-                             f"{config.n_envs} = {rollout}). Fix: --hyperparams batch_size:{rollout} or a larger "
+                             f"{n_envs} = {rollout}). Fix: --hyperparams batch_size:{rollout} or a larger "
                              "n_steps / n_envs")
 
 
@@ -208,7 +240,7 @@ def resolve_run(algo: str, env_id: str, options: TrainOptions) -> RunPlan:
         plan.resume_model, plan.run_dir = find_resume_model(Path(options.trained_agent))
         plan.unfinished = unfinished_pretraining(plan.run_dir)
     _resolve_pretraining(plan)
-    _check_budget(plan.config)
+    _check_budget(plan.config, resuming=plan.resuming)
     if plan.unfinished is not None:  # a run killed while pretraining: pretrain again (DAgger resumes its rounds)
         plan.method, plan.dataset = plan.unfinished.get("method"), plan.unfinished.get("dataset_id")
         plan.pretrain_settings = plan.unfinished.get("settings") or {}

@@ -89,6 +89,57 @@ def pretrain_policy(model: Any, method: str, dataset_id: str | None, settings: d
     :raises InputNotFoundError: no dataset ``dataset_id``.
     """
     _check(method, settings)
+    return _pretrain(model, method, dataset_id, settings, progress, seed, env_id=env_id, env_kwargs=env_kwargs,
+                     work_dir=work_dir, expert=expert, route=route, max_seconds=max_seconds, verbose=verbose)
+
+
+def check_pretraining_data(model: Any, method: str | None, dataset_id: str | None,
+                           env_kwargs: dict[str, Any] | None = None) -> None:
+    """Check, before a run writes anything, that the dataset's spaces fit the model (one episode is read).
+
+    :raises SpaceMismatchError: naming both spaces and, where the env options differ, the ``--env-kwargs`` fix.
+    :raises InputNotFoundError: no dataset ``dataset_id``.
+    """
+    from sb3_plus.data.sequences import load_episodes
+    from sb3_plus.imitation.episodes import check_spaces
+    from sb3_plus.imitation.space_check import SpaceMismatchError
+
+    if not method or not dataset_id:
+        return
+    dataset = _dataset(dataset_id)
+    first = load_episodes(dataset, episode_indices=dataset.episode_indices[:1])
+    try:
+        check_spaces(model.policy, first, exact=_normalizer(model) is None)
+    except SpaceMismatchError as exc:
+        hint = _env_options_hint(dataset_id, env_kwargs)
+        raise (SpaceMismatchError(f"{exc} {hint}") if hint else exc) from None
+
+
+def _env_options_hint(dataset_id: str | None, env_kwargs: dict[str, Any] | None) -> str:
+    """Which env options differ between a dataset and the run, as the ``--env-kwargs`` that fixes it."""
+    if not dataset_id:
+        return ""
+    try:
+        recorded = (_dataset(dataset_id).storage.metadata.get("sb3plus") or {}).get("env_kwargs")
+    except Exception:  # the hint is a courtesy: the mismatch error stands without it
+        return ""
+    if not isinstance(recorded, dict):
+        return ""
+    run = dict(env_kwargs or {})
+    differ = sorted(k for k in set(recorded) | set(run) if recorded.get(k) != run.get(k))
+    if not differ:
+        return ""
+    wanted = " ".join(f"{k}:{recorded[k]}" for k in differ if k in recorded)
+    dropped = ", ".join(k for k in differ if k not in recorded)
+    fixes = ([f"--env-kwargs {wanted}"] if wanted else []) + \
+        ([f"without the option(s) {dropped} (the dataset used their defaults)"] if dropped else [])
+    return (f"The dataset was collected with env options {recorded}, this run uses {run}. Fix: train with "
+            f"{' and '.join(fixes)}, or collect the dataset with the run's options.")
+
+
+def _pretrain(model: Any, method: str, dataset_id: str | None, settings: dict[str, Any], progress: bool,
+              seed: int, *, env_id: str | None, env_kwargs: dict[str, Any] | None, work_dir: Path | None,
+              expert: str, route: Any, max_seconds: float | None, verbose: int) -> dict[str, Any]:
     if method == "dagger" and env_id is None:
         raise BadOptionError("DAgger plays an env. Fix: pass env_id (the training env's id)")
     values = dict(settings)

@@ -5,24 +5,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import platform
-import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sb3_plus.training.callbacks import (AlignedEveryNTimesteps, AppendingCSVOutputFormat, AtomicCheckpointCallback,
                                          SuccessEvalCallback, WallTimeLimit, save_model_and_stats)
 from sb3_plus.training.envs import find_vecnormalize, make_eval_env, make_training_env
 from sb3_plus.training.plan import RunPlan, TrainOptions, resolve_run
-from sb3_plus.training.pretrain import pretrain_policy
+from sb3_plus.training.pretrain import check_pretraining_data, pretrain_policy
 from sb3_plus.training.run_folder import (append_command, next_run_dir, plot_learning_curve, read_run_info,
                                           write_run_info)
-from sb3_plus.utils import set_torch_threads
+from sb3_plus.files import sweep_stale_temps
+from sb3_plus.utils import set_torch_threads, sigterm_as_interrupt
 
 
 @dataclass
@@ -37,23 +35,6 @@ class TrainResult:
     pretrain: dict[str, Any] | None = None
     solved: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into the Ctrl-C path (which saves ``interrupted.zip``) while the block runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_signal(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, on_signal)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def build_model(plan: RunPlan, venv: Any) -> Any:
@@ -141,10 +122,20 @@ def _pretrain(plan: RunPlan, model: Any, run_dir: Path, info: dict[str, Any], ev
                              work_dir=run_dir / plan.method, expert=expert, route=route, max_seconds=budget,
                              verbose=options.verbose)
     info["pretrain"] = {**info["pretrain"], **report, "finished": True}
+    if options.verbose and plan.method == "bc":
+        print(bc_summary(report), flush=True)
     if plan.eval_freq > 0:
         eval_cb.init_callback(model)
         info["pretrain"]["eval"] = eval_cb.evaluate(record=True).summary()
     write_run_info(run_dir, info)
+
+
+def bc_summary(report: dict[str, Any]) -> str:
+    """One line after BC: held-out agreement, epochs, seconds, samples/s."""
+    agreement = report.get("holdout_agreement") or []
+    last = f"{agreement[-1]:.3f}" if agreement else "n/a (no held-out episodes)"
+    return (f"BC: held-out agreement {last} after {report.get('epochs_run', 0)} epochs, "
+            f"{report.get('total_seconds', 0.0):.1f} s ({report.get('samples_per_second', 0.0):,.0f} samples/s)")
 
 
 def _finish(plan: RunPlan, model: Any, run_dir: Path, info: dict[str, Any], eval_cb: SuccessEvalCallback,
@@ -167,9 +158,19 @@ def _finish(plan: RunPlan, model: Any, run_dir: Path, info: dict[str, Any], eval
 
 
 def _save_interrupted(plan: RunPlan, model: Any, run_dir: Path) -> None:
+    """Save ``interrupted.zip``; a second SIGTERM during the save waits for it instead of losing it."""
+    import signal
+    import threading
+
     if model is None:
         return
-    path = save_model_and_stats(model, run_dir / "interrupted.zip")
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN) if main else None
+    try:
+        path = save_model_and_stats(model, run_dir / "interrupted.zip")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     print(f"\ninterrupted at {model.num_timesteps} steps; saved {path}. Resume with: "
           f"python -m sb3_plus.train --algo {plan.algo} --env {plan.env_id} -i {run_dir}", file=sys.stderr)
 
@@ -191,17 +192,24 @@ def train(algo: str, env_id: str, options: TrainOptions | None = None, **kwargs:
     start = time.perf_counter()
     threads = set_torch_threads(options.torch_threads)
     plan = resolve_run(algo, env_id, options)
-    run_dir = plan.run_dir or next_run_dir(Path(options.log_folder), algo, env_id)
     stats = find_vecnormalize(plan.resume_model) if plan.resume_model is not None else None
     venv = make_training_env(plan.config, env_id, options.seed, stats=stats)
-    model = None
+    try:  # everything that can refuse the inputs runs before the run folder exists
+        model = build_model(plan, venv)
+        if plan.method and (not plan.resuming or plan.unfinished is not None):
+            check_pretraining_data(model, plan.method, plan.dataset, plan.config.env_kwargs)
+        run_dir = plan.run_dir or next_run_dir(Path(options.log_folder), algo, env_id)
+        for folder in (run_dir, run_dir / "checkpoints"):  # temps of a killed earlier run of this folder
+            sweep_stale_temps(folder)
+    except BaseException:
+        venv.close()
+        raise
     eval_cb = SuccessEvalCallback(
         lambda: make_eval_env(plan.config, env_id), n_eval_episodes=plan.eval_episodes, run_dir=run_dir,
         seed=_eval_seed(options), success_threshold=plan.config.success_threshold,
         reward_threshold=plan.config.reward_threshold, verbose=options.verbose, on_eval=options.on_eval)
     try:
         with sigterm_as_interrupt():
-            model = build_model(plan, venv)
             _set_logger(model, run_dir, options)
             info = _start_record(plan, run_dir, threads)
             if plan.method and (not plan.resuming or plan.unfinished is not None):

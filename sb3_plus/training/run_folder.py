@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sb3_plus.errors import InputNotFoundError
-from sb3_plus.utils import write_json_atomic
+from sb3_plus.files import write_json_atomic
 
 
 def next_run_dir(log_folder: Path, algo: str, env_id: str) -> Path:

@@ -4,7 +4,7 @@
 - :mod:`~sb3_plus.tuning.spaces`: ``zoo_configs/search_spaces/<algo>.yml`` resolved for an env
   (files read and validated by :mod:`~sb3_plus.tuning.space_file`, params in :mod:`~sb3_plus.tuning.params`,
   sample constraints in :mod:`~sb3_plus.tuning.constraints`).
-- :mod:`~sb3_plus.tuning.objective`: several seeds per trial, held-out evaluation, intermediate values.
+- :mod:`~sb3_plus.tuning.objective`: several seeds per trial, evaluation on validation seeds, intermediate values.
 - :mod:`~sb3_plus.tuning.plan`: the settings resolved against the config, the space and the datasets.
 - :mod:`~sb3_plus.tuning.study`: the study opened or resumed with its settings; dead workers' trials failed.
 - :mod:`~sb3_plus.tuning.storage`: SQLite by default, any RDB URL; heartbeats fail killed trials.

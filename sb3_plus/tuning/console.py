@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from sb3_plus.tuning.plan import StudyPlan
     from sb3_plus.tuning.tuner import TuneResult
 
-__all__ = ["print_footer", "print_header", "print_running", "print_stale", "trial_line"]
+__all__ = ["print_footer", "print_header", "print_running", "print_stale", "print_waiting", "trial_line"]
 
 Say = Callable[[str], None]
 
@@ -44,6 +44,13 @@ def print_stale(say: Say, stale: dict[int, int | None], grace: int | None) -> No
         again = f"; its params run again as trial {retry}" if retry is not None else ""
         say(f"trial {number} was RUNNING without a heartbeat for over {grace or '?'} s (its worker died): "
             f"marked FAIL{again}")
+
+
+def print_waiting(say: Say, silent: list[int], grace: int | None) -> None:
+    """The worker waits for running trials whose heartbeat stopped, instead of counting them as done."""
+    say(f"trials {silent} are RUNNING but their heartbeat has stopped (a killed worker's?) and the study needs "
+        f"them: waiting until they are {grace or '?'} s without a heartbeat, then they are marked FAIL and "
+        "their params run again")
 
 
 def print_running(say: Say, study: Any, grace: int | None) -> None:

@@ -146,6 +146,8 @@ class Objective:
     :param tensorboard: write TensorBoard logs for each run.
     :param verbose: 2 prints each run's evaluations.
     :param train_fn: the training function (:func:`sb3_plus.training.train`).
+    :param say: where a note goes the first time a trial's rollout is shrunk to fit the budget
+        (``None``: no note; the trial's ``adjusted`` user attribute records it either way).
     """
 
     algo: str
@@ -170,6 +172,8 @@ class Objective:
     verbose: int = 1
     train_fn: Callable[..., Any] | None = None
     worker: str = field(default_factory=worker_id)
+    say: Callable[[str], None] | None = None
+    _budget_noted: bool = field(default=False, init=False, repr=False)
 
     def is_surplus(self, trial: Any) -> bool:
         """Whether trials numbered before ``trial`` (finished, running or queued) already fill the study."""
@@ -189,13 +193,14 @@ class Objective:
             trial.study.stop()
             raise SurplusTrial(f"trial {trial.number} is beyond the study's {self.n_trials} trials")
         trial.set_user_attr("worker", self.worker)
-        sample = self.space.sample(trial, self.base, self.pretrain)
+        sample = self.space.sample(trial, self.base, self.pretrain, self.n_timesteps)
         hyperparams = {**self.fixed, **sample.hyperparams}
         trial.set_user_attr("hyperparams", jsonable(sample.hyperparams))
         trial.set_user_attr("pretrain", sample.pretrain)
         trial.set_user_attr("pretrain_kwargs", jsonable(sample.pretrain_kwargs))
         if sample.adjusted:
             trial.set_user_attr("adjusted", jsonable(sample.adjusted))
+            self._note_budget(trial.number, sample.adjusted)
         curves = LearningCurves(self.metric, self.n_timesteps, self.eval_freq)
         reported: set[int] = set()
         runs: list[dict[str, Any]] = []
@@ -247,6 +252,18 @@ class Objective:
             raise ValueError(f"trial {trial.number}: the {self.metric} is not a number ({value}); "
                              "check that evaluation ran (eval_freq > 0)")
         return value
+
+
+    def _note_budget(self, number: int, adjusted: dict[str, list]) -> None:
+        """Say once per run that rollouts are shrunk to the budget (the header promised that many steps)."""
+        changed = {k: v for k, v in adjusted.items() if k in ("n_steps", "n_envs", "batch_size")}
+        if self.say is None or self._budget_noted or not {"n_steps", "n_envs"} & set(changed):
+            return
+        self._budget_noted = True
+        what = ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items())
+        self.say(f"trial {number}: one rollout (n_steps x n_envs) is larger than the budget of {self.n_timesteps} "
+                 f"steps per seed and SB3 trains whole rollouts, so {what}; trials whose rollout does not fit are "
+                 "shrunk the same way (see their `adjusted` user attribute)")
 
 
 def default_train() -> Callable[..., Any]:

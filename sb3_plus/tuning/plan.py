@@ -69,10 +69,12 @@ class StudyPlan:
             "evals_per_seed": self.evals_per_seed,
         })
 
-    def objective(self, train_fn: Callable[..., Any] | None = None) -> Objective:
+    def objective(self, train_fn: Callable[..., Any] | None = None,
+                  say: Callable[[str], None] | None = None) -> Objective:
         """The callable that runs one trial.
 
         :param train_fn: the training function (default :func:`sb3_plus.training.train`).
+        :param say: where the objective's notes go (``None``: nowhere).
         """
         s = self.settings
         return Objective(
@@ -81,7 +83,7 @@ class StudyPlan:
             metric=self.metric, eval_seed=self.eval_seed, trials_dir=s.out_dir / "trials", n_trials=s.n_trials,
             conf_file=str(s.conf_file) if s.conf_file else None, pretrain=s.pretrain, dataset=self.dataset,
             env_kwargs=dict(s.env_kwargs) if s.env_kwargs else None, device=s.device, tensorboard=s.tensorboard,
-            verbose=s.verbose, train_fn=train_fn)
+            verbose=s.verbose, train_fn=train_fn, say=say)
 
 
 def plan_study(settings: TuneSettings) -> StudyPlan:
@@ -127,10 +129,10 @@ def _budget(settings: TuneSettings, base: Any, seeds: list[int]) -> tuple[int, i
     """``n_timesteps``, ``eval_freq``, ``eval_episodes``, ``eval_seed``, defaults filled in and checked."""
     from sb3_plus.evaluation import VALIDATION_SEED
 
-    n_timesteps = int(settings.n_timesteps or base.n_timesteps)
+    n_timesteps = int(base.n_timesteps if settings.n_timesteps is None else settings.n_timesteps)
     if n_timesteps < 1:
         raise TuneError(f"n_timesteps must be >= 1, got {n_timesteps}. Fix: pass --n-timesteps 1 or more")
-    eval_freq = int(settings.eval_freq or max(n_timesteps // 5, 1))
+    eval_freq = int(max(n_timesteps // 5, 1) if settings.eval_freq is None else settings.eval_freq)
     if eval_freq < 1:
         raise TuneError(f"eval_freq must be >= 1 (trials are judged by evaluations), got {eval_freq}. "
                         "Fix: pass --eval-freq 1 or more")

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from sb3_plus.utils import atomic_path, write_json_atomic
+from sb3_plus.files import atomic_path, write_json_atomic
 
 __all__ = ["best_config", "write_best_config", "write_outputs", "write_trials_csv"]
 
@@ -81,7 +81,8 @@ def write_best_config(study: Any, settings: dict[str, Any], path: Path) -> Path 
     header = (
         f"# Best {algo} hyperparameters for {env_id}: Optuna study {study.study_name!r}, trial {trial.number},\n"
         f"# {settings.get('metric')} = {trial.value:.4g} (mean over {n_seeds} seeds, "
-        f"{settings.get('n_timesteps')} steps each, held-out evaluation seeds).\n"
+        f"{settings.get('n_timesteps')} steps each, validation seeds from {settings.get('eval_seed') or 20000};\n"
+        f"# the held-out seeds from 10000 are left for the final report).\n"
         f"# n_timesteps below is the zoo config's training budget. Train with:\n"
         f"#   python -m sb3_plus.train --algo {algo} --env {env_id} -conf {path}\n"
     )

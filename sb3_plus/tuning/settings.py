@@ -111,6 +111,13 @@ class TuneSettings:
             raise TuneError(f"n_trials must be >= 0, got {self.n_trials}. Fix: pass 0 or more")
         if not self.seed_list():
             raise TuneError("a trial needs at least one seed. Fix: --seeds 1 or more")
+        # 0 is not "the default": a budget or an evaluation schedule must be given as a positive number or not at all
+        for name, flag in (("n_timesteps", "--n-timesteps"), ("eval_freq", "--eval-freq"),
+                           ("eval_episodes", "--eval-episodes")):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise TuneError(f"{name} must be >= 1, got {value}. Fix: pass {flag} 1 or more, or leave it out "
+                                "for the default")
 
     def seed_list(self) -> list[int]:
         """The training seeds of every trial."""

@@ -28,6 +28,8 @@ are study settings, never params.
 
 Constraints applied to every sample (the adjustment is recorded with the trial):
 
+- a rollout ``n_steps * n_envs`` larger than the study's budget gets ``n_steps = budget // n_envs``
+  (SB3 trains whole rollouts: a run would otherwise train more than its budget);
 - ``batch_size`` of PPO / RecurrentPPO is made a divisor of the rollout ``n_steps * n_envs``:
   the largest divisor not above the sampled value (so no truncated mini-batch);
 - a shared LSTM (``shared_lstm: true``) turns ``enable_critic_lstm`` off (RecurrentPPO refuses both).
@@ -97,13 +99,16 @@ class SearchSpace:
             return [None]
         return [None if c in NO_PRETRAIN else c for c in method.choices]
 
-    def sample(self, trial: Any, base: TrainConfig, pretrain: str | None = None) -> Sample:
+    def sample(self, trial: Any, base: TrainConfig, pretrain: str | None = None,
+               n_timesteps: int | None = None) -> Sample:
         """Sample every param for ``trial`` and map the values onto a trial's settings.
 
         :param trial: an Optuna trial (or ``optuna.trial.FixedTrial``).
         :param base: the config the trial starts from (fixed overrides applied), for constraints.
         :param pretrain: the pretraining method fixed for the study (``--pretrain``); otherwise
             ``pretrain.method`` is sampled when the space has it, else the config's method is used.
+        :param n_timesteps: the budget of a run: a larger rollout is shrunk to fit it (see
+            :func:`~sb3_plus.tuning.constraints.apply_constraints`).
         """
         out = Sample()
         method = pretrain
@@ -130,7 +135,7 @@ class SearchSpace:
             value = param.suggest(trial)
             out.params[param.name] = value
             out.hyperparams.update(param.assignments(value))
-        out.hyperparams, out.adjusted = apply_constraints(base, out.hyperparams)
+        out.hyperparams, out.adjusted = apply_constraints(base, out.hyperparams, n_timesteps)
         return out
 
     def check_against(self, base: TrainConfig) -> None:

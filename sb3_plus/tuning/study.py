@@ -1,5 +1,9 @@
 """The Optuna study of a tuning run: opened or resumed with its settings, dead workers' trials failed.
 
+Dead workers: a running trial's worker records a heartbeat every ``heartbeat_interval``
+seconds; :func:`fail_stale` fails the trials whose last heartbeat is older than the grace
+period, and :class:`HeartbeatWatch` tells which running trials have stopped beating before that.
+
 A new study stores the plan's record (see :meth:`~sb3_plus.tuning.plan.StudyPlan.record`) as
 the user attribute ``sb3_plus``. Resuming it with a different value of any setting in
 :data:`COMPARABLE` is refused: its trials would not be comparable.
@@ -7,6 +11,7 @@ the user attribute ``sb3_plus``. Resuming it with a different value of any setti
 
 from __future__ import annotations
 
+import time
 import warnings
 from typing import Any
 
@@ -17,7 +22,8 @@ from sb3_plus.tuning.plan import StudyPlan
 from sb3_plus.tuning.samplers import make_pruner, make_sampler
 from sb3_plus.tuning.storage import open_storage
 
-__all__ = ["COMPARABLE", "RECORD_ATTR", "check_record", "fail_stale", "grace_period", "load_record", "open_study"]
+__all__ = ["COMPARABLE", "RECORD_ATTR", "HeartbeatWatch", "check_record", "fail_stale", "grace_period",
+           "heartbeat_interval", "heartbeats", "load_record", "open_study"]
 
 #: The study user attribute that holds its settings.
 RECORD_ATTR = "sb3_plus"
@@ -124,7 +130,78 @@ def fail_stale(study: Any) -> dict[int, int | None]:
     return {number: retries.get(number) for number in sorted(failed)}
 
 
+def _rdb(study: Any) -> Any:
+    """The study's ``RDBStorage`` (Optuna wraps it in a cache), or ``None`` for other storages."""
+    from optuna.storages import RDBStorage
+
+    storage = getattr(study._storage, "_backend", study._storage)
+    return storage if isinstance(storage, RDBStorage) else None
+
+
+def heartbeat_interval(study: Any) -> int | None:
+    """Seconds between the heartbeats of the study's running trials (``None``: no heartbeats)."""
+    storage = _rdb(study)
+    return int(storage.heartbeat_interval) if storage is not None and storage.heartbeat_interval else None
+
+
 def grace_period(study: Any) -> int | None:
     """The grace period of the study's storage (seconds without heartbeat before a trial is failed)."""
-    grace = getattr(study._storage, "grace_period", None)
-    return grace if isinstance(grace, int) else None
+    storage = _rdb(study)
+    if heartbeat_interval(study) is None:
+        return None
+    grace = storage.grace_period
+    return int(grace) if grace is not None else 2 * int(storage.heartbeat_interval)
+
+
+def heartbeats(study: Any) -> dict[int, Any]:
+    """The last heartbeat of each ``RUNNING`` trial, by trial number (``None``: none recorded yet).
+
+    Empty when the storage records no heartbeats. The values are the database's timestamps:
+    compare them with each other, not with this machine's clock.
+    """
+    storage = _rdb(study)
+    if heartbeat_interval(study) is None:
+        return {}
+    from optuna.storages._rdb import models  # Optuna has no public reader of heartbeats
+    from optuna.trial import TrialState
+    from sqlalchemy import orm
+
+    trial, beat = models.TrialModel, models.TrialHeartbeatModel
+    with orm.Session(storage.engine) as session:
+        rows = (session.query(trial.number, beat.heartbeat)
+                .outerjoin(beat, beat.trial_id == trial.trial_id)
+                .filter(trial.study_id == study._study_id, trial.state == TrialState.RUNNING)
+                .all())
+    return {int(number): heartbeat for number, heartbeat in rows}
+
+
+class HeartbeatWatch:
+    """Tells running trials whose worker is alive from those whose worker may be dead.
+
+    A trial is *alive* while its heartbeat has moved within the last ``window`` seconds of
+    watching; a trial whose heartbeat has not moved since the watch first saw it, or not for
+    ``window`` seconds, is *silent*: its worker may have been killed, and once its last
+    heartbeat is older than the grace period :func:`fail_stale` fails it. Trials without any
+    heartbeat cannot be judged and are never silent.
+
+    :param heartbeat_interval: seconds between the heartbeats of a live worker.
+    """
+
+    def __init__(self, heartbeat_interval: float) -> None:
+        self.window = 2.0 * float(heartbeat_interval)   # one interval of slack for a busy database
+        self._seen: dict[int, tuple[Any, float | None]] = {}   # number -> (heartbeat, when it last moved)
+
+    def silent(self, study: Any) -> list[int]:
+        """The running trials of ``study`` that are silent now (see the class)."""
+        now = time.monotonic()
+        out = []
+        for number, beat in heartbeats(study).items():
+            if beat is None:
+                continue
+            last, moved = self._seen.get(number, (beat, None))
+            if beat != last:
+                moved = now
+            self._seen[number] = (beat, moved)
+            if moved is None or now - moved > self.window:
+                out.append(number)
+        return out

@@ -7,7 +7,10 @@ shared by every worker: a worker stops once the trials finished, running or queu
 it, and a trial that finds the target already met is not run (it is closed as ``FAIL``
 with the user attribute ``surplus``). A worker killed mid-trial leaves a ``RUNNING`` trial
 without heartbeats; once its grace period has passed it is marked ``FAIL`` and its params
-are queued again once (see :mod:`sb3_plus.tuning.storage`).
+are queued again once (see :mod:`sb3_plus.tuning.storage`). A worker does not count such a
+trial towards the target: when only trials whose heartbeat has stopped fill the study, it
+waits for their grace period to pass and runs their params again, so re-running right after
+a kill still ends with ``n_trials`` finished trials.
 
 The phases: :func:`~sb3_plus.tuning.plan.plan_study` resolves and checks the settings,
 :func:`~sb3_plus.tuning.study.open_study` opens or resumes the study (refusing other
@@ -24,13 +27,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from sb3_plus.tuning.console import print_footer, print_header, print_running, print_stale, trial_line
+from sb3_plus.tuning.console import (
+    print_footer,
+    print_header,
+    print_running,
+    print_stale,
+    print_waiting,
+    trial_line,
+)
 from sb3_plus.tuning.errors import TuneError
 from sb3_plus.tuning.objective import Objective
 from sb3_plus.tuning.plan import plan_study
 from sb3_plus.tuning.settings import TuneSettings
 from sb3_plus.tuning.storage import count_trials, mask_url, open_storage
-from sb3_plus.tuning.study import fail_stale, grace_period, load_record, open_study
+from sb3_plus.tuning.study import (
+    HeartbeatWatch,
+    fail_stale,
+    grace_period,
+    heartbeat_interval,
+    load_record,
+    open_study,
+)
 
 __all__ = ["TuneResult", "report_study", "run_trials", "tune"]
 
@@ -129,7 +146,7 @@ def _run_study(settings: TuneSettings, say: Say, train_fn: Callable[..., Any] | 
         shown_url = mask_url(url)
         study, resumed = open_study(plan, url, shown_url)
         stale = fail_stale(study)
-        objective = plan.objective(train_fn)
+        objective = plan.objective(train_fn, say=say if verbose else None)
         if verbose:
             print_header(say, study, resumed, shown_url, plan, objective.worker)
             print_stale(say, stale, settings.grace_period)
@@ -189,6 +206,11 @@ def report_study(settings: TuneSettings, print_fn: Say | None = None) -> TuneRes
 def run_trials(study: Any, objective: Objective, settings: TuneSettings, say: Say) -> dict[str, Any]:
     """Run trials until the study has ``n_trials`` finished, running or queued trials (or time is up).
 
+    A running trial counts only while its worker may be alive: when the study would be full only
+    because of running trials whose heartbeat has stopped (a killed worker's), the worker waits
+    until they are failed (their grace period) and runs their params again, so a re-run right
+    after a kill still reaches the target.
+
     :param study: the study.
     :param objective: runs one trial.
     :param settings: ``n_trials``, ``timeout``, ``max_failures`` and ``verbose`` are used.
@@ -200,11 +222,9 @@ def run_trials(study: Any, objective: Objective, settings: TuneSettings, say: Sa
     n_trials, max_failures = settings.n_trials, settings.max_failures
     deadline = None if settings.timeout is None else time.monotonic() + float(settings.timeout)
     state: dict[str, Any] = {"count": 0, "failures": 0, "last_error": None}
-
-    def active_and_waiting() -> tuple[int, int]:
-        counts = count_trials(study)
-        active = sum(counts.get(s, 0) for s in ("COMPLETE", "PRUNED", "RUNNING", "WAITING"))
-        return active, counts.get("WAITING", 0)
+    interval = heartbeat_interval(study)
+    watch = HeartbeatWatch(interval) if interval else None
+    announced: set[int] = set()
 
     def after_trial(study: Any, trial: Any) -> None:
         if trial.user_attrs.get("surplus"):
@@ -217,24 +237,47 @@ def run_trials(study: Any, objective: Objective, settings: TuneSettings, say: Sa
             state["failures"] = 0
         if settings.verbose:
             say(trial_line(study, trial, objective))
-        active, waiting = active_and_waiting()
-        if (max_failures > 0 and state["failures"] >= max_failures) or (active >= n_trials and waiting == 0):
+        counts = _counts(study)
+        if (max_failures > 0 and state["failures"] >= max_failures) or (counts["active"] >= n_trials
+                                                                         and counts["WAITING"] == 0):
             study.stop()
 
     while True:
         stale = fail_stale(study)
         if settings.verbose:
             print_stale(say, stale, grace_period(study))
-        active, waiting = active_and_waiting()
-        todo = n_trials - active
-        if (todo <= 0 and waiting == 0) or (max_failures > 0 and state["failures"] >= max_failures):
-            break
+        counts = _counts(study)
+        todo = n_trials - counts["active"]
         left = None if deadline is None else deadline - time.monotonic()
-        if left is not None and left <= 0:
+        if (max_failures > 0 and state["failures"] >= max_failures) or (left is not None and left <= 0):
             break
+        if todo <= 0 and counts["WAITING"] == 0:
+            silent = _silent_short(study, watch, counts, n_trials)
+            if not silent:
+                break
+            if settings.verbose and set(silent) - announced:
+                announced.update(silent)
+                print_waiting(say, silent, grace_period(study))
+            time.sleep(min(1.0, interval / 2))
+            continue
         before = state["count"]
-        study.optimize(objective, n_trials=max(todo, 0) + waiting, timeout=left, callbacks=[after_trial],
+        study.optimize(objective, n_trials=max(todo, 0) + counts["WAITING"], timeout=left, callbacks=[after_trial],
                        catch=(Exception,), gc_after_trial=True, show_progress_bar=False)
-        if state["count"] == before:
+        if state["count"] == before and not _silent_short(study, watch, _counts(study), n_trials):
             break
     return state
+
+
+def _counts(study: Any) -> dict[str, int]:
+    """Trials by state, with ``active``: finished, running and queued (what counts towards the target)."""
+    counts = {"COMPLETE": 0, "PRUNED": 0, "RUNNING": 0, "WAITING": 0, **count_trials(study)}
+    counts["active"] = sum(counts[s] for s in ("COMPLETE", "PRUNED", "RUNNING", "WAITING"))
+    return counts
+
+
+def _silent_short(study: Any, watch: HeartbeatWatch | None, counts: dict[str, int], n_trials: int) -> list[int]:
+    """The silent running trials (see :class:`HeartbeatWatch`) when, without them, the study is short of its target."""
+    if watch is None or counts["RUNNING"] == 0:
+        return []
+    silent = watch.silent(study)
+    return silent if counts["active"] - len(silent) < n_trials else []
