@@ -50,9 +50,11 @@ def run_cli(main: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | N
     :return: the exit code.
     """
     from sb3_plus.errors import USER_ERRORS
+    from sb3_plus.utils import sigterm_as_interrupt
 
     try:
-        main(argv)
+        with sigterm_as_interrupt():  # `kill` stops a command the way Ctrl-C does, from its first line on
+            main(argv)
         return 0
     except KeyboardInterrupt:
         print("\ninterrupted: nothing half-written was kept", file=sys.stderr)

@@ -44,20 +44,38 @@ def cache_dir(*parts: str) -> Path:
 def sigterm_as_interrupt() -> Iterator[None]:
     """Turn SIGTERM (``kill``) into Ctrl-C while the block runs, so that the same cleanup runs for both.
 
-    Outside the main thread (where Python cannot set signal handlers) the block runs unchanged.
+    Both signals also set :data:`INTERRUPTED`, which long loops check (:func:`raise_if_interrupted`):
+    a ``KeyboardInterrupt`` raised where Python drops exceptions (a weakref callback, a ``__del__``)
+    would otherwise be lost and the command would run on. Outside the main thread (where Python
+    cannot set signal handlers) the block runs unchanged.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def on_signal(signum: int, frame: Any) -> None:
+        INTERRUPTED.set()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
+    on_signal.sb3plus_interrupt = True  # type: ignore[attr-defined]
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if not any(getattr(h, "sb3plus_interrupt", False) for h in previous.values()):  # the outermost block
+            INTERRUPTED.clear()
+
+
+#: Set by SIGINT/SIGTERM inside :func:`sigterm_as_interrupt`; cleared when the outermost block ends.
+INTERRUPTED = threading.Event()
+
+
+def raise_if_interrupted() -> None:
+    """Raise ``KeyboardInterrupt`` if a stop was asked for (even if its first ``KeyboardInterrupt`` was lost)."""
+    if INTERRUPTED.is_set():
+        raise KeyboardInterrupt
 
 
 def json_safe(value: Any) -> Any:

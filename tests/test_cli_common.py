@@ -50,3 +50,57 @@ def test_run_cli_lets_bugs_show_their_traceback(capsys: pytest.CaptureFixture[st
 def test_run_cli_exits_130_on_ctrl_c(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(_main_raising(KeyboardInterrupt())) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_sigterm_stops_a_command_like_ctrl_c(capsys):
+    import os
+    import signal
+
+    from sb3_plus.cli_common import run_cli
+
+    def main(argv):
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("SIGTERM should have stopped the command")
+
+    previous = signal.getsignal(signal.SIGTERM)
+    assert run_cli(main, []) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is previous, "the handler is restored after the command"
+
+
+def test_a_dropped_interrupt_is_raised_again_by_the_episode_loop_and_training():
+    import pytest
+
+    from sb3_plus.envs import make_env
+    from sb3_plus.rollout import play_episodes
+    from sb3_plus.utils import INTERRUPTED, sigterm_as_interrupt
+
+    class Forward:
+        def reset(self, n_envs):
+            self.n = n_envs
+
+        def act(self, obs, infos, episode_starts):
+            return [2] * self.n
+
+    def swallowed(step):  # as if the signal's KeyboardInterrupt had been raised and dropped in a __del__
+        if step.t == 3:
+            INTERRUPTED.set()
+
+    env = make_env("MazeEasy-v0")
+    try:
+        with sigterm_as_interrupt():
+            with pytest.raises(KeyboardInterrupt):
+                play_episodes(env, Forward(), 1, 0, on_step=swallowed)
+        assert not INTERRUPTED.is_set(), "the outermost block clears the request"
+    finally:
+        env.close()
+    from sb3_plus.training.callbacks import StopOnInterrupt
+
+    callback = StopOnInterrupt()
+    assert callback._on_step() is True
+    INTERRUPTED.set()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            callback._on_step()
+    finally:
+        INTERRUPTED.clear()

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from sb3_plus.errors import BadOptionError
+from sb3_plus.utils import INTERRUPTED
 from sb3_plus.rollout.actors import Actor
 from sb3_plus.rollout.slots import Playable, make_slots
 
@@ -147,7 +148,10 @@ def play_episodes(
     slots.refill(pending, running, begin)
     act, batch, step_envs = actor.act, slots.batch, slots.step  # the hot loop: local names are faster
     uses_obs = getattr(actor, "uses_obs", True)
+    interrupted = INTERRUPTED.is_set  # a stop whose KeyboardInterrupt was dropped is raised again here
     while active:
+        if interrupted():
+            raise KeyboardInterrupt
         actions = act(batch() if uses_obs else None, slots.infos, slots.starts)
         ended = False
         for j, executed, next_obs, reward, term, trunc, info in step_envs(actions, running):

@@ -12,6 +12,7 @@ from stable_baselines3.common.logger import CSVOutputFormat
 
 from sb3_plus.evaluation import VALIDATION_SEED, EvalResult, evaluate_model
 from sb3_plus.training.envs import copy_normalization
+from sb3_plus.utils import raise_if_interrupted
 from sb3_plus.files import atomic_path
 
 
@@ -208,6 +209,15 @@ def checkpoint_steps(path: Path) -> int:
         return int(path.stem.split("_")[1])
     except (IndexError, ValueError):
         return -1
+
+
+class StopOnInterrupt(BaseCallback):
+    """Raise ``KeyboardInterrupt`` at the next step once SIGINT/SIGTERM asked for a stop, in case the first
+    one was dropped where Python ignores exceptions (see :func:`sb3_plus.utils.sigterm_as_interrupt`)."""
+
+    def _on_step(self) -> bool:
+        raise_if_interrupted()
+        return True
 
 
 class WallTimeLimit(BaseCallback):

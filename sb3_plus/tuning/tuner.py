@@ -21,6 +21,7 @@ writes the outputs.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -130,10 +131,41 @@ def _quiet_optuna() -> Iterator[None]:
         warnings.filterwarnings("ignore", message=".*truncated mini-batch.*")
         previous = optuna.logging.get_verbosity()
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        logger, quiet = logging.getLogger("optuna.study._optimize"), _InterruptedTrialFilter()
+        logger.addFilter(quiet)
         try:
             yield
         finally:
+            logger.removeFilter(quiet)
             optuna.logging.set_verbosity(previous)
+
+
+class _InterruptedTrialFilter(logging.Filter):
+    """Ctrl-C and SIGTERM end a trial by ``KeyboardInterrupt``, and the command says so in one line:
+    Optuna's "Trial N failed ... KeyboardInterrupt" warning, its traceback and the "failed with value
+    None" line after it are not shown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.interrupted = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        text = record.getMessage()
+        if isinstance(exc, KeyboardInterrupt) or "KeyboardInterrupt" in text:
+            self.interrupted = True
+            return False
+        return not (self.interrupted and "failed with value None" in text)
+
+
+def _sweep_trial_folders(trials_dir: Path) -> None:
+    """Remove what killed trials left half-written in their run folders (never a live worker's)."""
+    from sb3_plus.files import sweep_stale_temps
+
+    for run_dir in trials_dir.glob("*/seed_*/*/*"):
+        if run_dir.is_dir():
+            sweep_stale_temps(run_dir)
+            sweep_stale_temps(run_dir / "checkpoints")
 
 
 def _run_study(settings: TuneSettings, say: Say, train_fn: Callable[..., Any] | None) -> TuneResult:
@@ -146,6 +178,7 @@ def _run_study(settings: TuneSettings, say: Say, train_fn: Callable[..., Any] | 
         shown_url = mask_url(url)
         study, resumed = open_study(plan, url, shown_url)
         stale = fail_stale(study)
+        _sweep_trial_folders(settings.out_dir / "trials")
         objective = plan.objective(train_fn, say=say if verbose else None)
         if verbose:
             print_header(say, study, resumed, shown_url, plan, objective.worker)
