@@ -25,6 +25,7 @@ from sb3_plus.imitation.bc import (
     predict_episode_actions,
     train_bc,
 )
+from sb3_plus.imitation.episodes import split_episodes
 from sb3_plus.imitation.space_check import action_fits, observation_transpose
 
 th.set_num_threads(1)
@@ -642,3 +643,107 @@ def test_train_with_normalize_config_starts_rl_from_the_statistics_bc_saw(maze_d
         stats = pickle.load(f).obs_rms
     bc_steps = pretrain["n_train_steps"]
     assert stats.count >= bc_steps + result.num_timesteps  # BC's statistics, then RL's observations on top
+
+
+def test_bc_normalises_images_in_the_layout_vecnormalize_keeps_them():
+    # SB3 puts VecTransposeImage under VecNormalize: statistics are channel-first, datasets channel-last.
+    # Before, the (T, H, W, 1) batch broadcast against (1, H, W) statistics and the CNN got 40 channels.
+    from stable_baselines3.common.vec_env import VecNormalize, VecTransposeImage
+
+    from sb3_plus.data.collect import collect_expert
+    from sb3_plus.imitation.normalize import as_normalizer
+    from sb3_plus.training.envs import make_vec_env_for
+
+    options = {"fixed_layout_seed": 3}
+    collect_expert("MazeEasyPixels-v0", episodes=8, env_kwargs=options, dataset_id="sb3plus/mazepixels/waypoint-v0",
+                   progress_bar=False)
+    venv = VecNormalize(VecTransposeImage(make_vec_env_for("MazeEasyPixels-v0", 1, 0, options)), norm_reward=False)
+    model = PPO("CnnPolicy", venv, n_steps=64, batch_size=64, seed=0, policy_kwargs=dict(
+        net_arch=[32], normalize_images=False, features_extractor_kwargs=dict(features_dim=32)))
+    report = train_bc(model.policy, "sb3plus/mazepixels/waypoint-v0", epochs=3, holdout_fraction=0.25,
+                      normalizer=venv, progress_bar=False)
+    assert report.fitted_normalizer and venv.obs_rms.mean.shape == (1, 40, 40)
+    assert report.final_agreement > 0
+    ep = load_episodes("sb3plus/mazepixels/waypoint-v0")[0]
+    normalised = as_normalizer(venv)(ep.observations)  # what DAgger's rollouts feed predict
+    assert normalised.shape == (len(ep), 1, 40, 40)
+    np.testing.assert_allclose(normalised, venv.normalize_obs(np.moveaxis(ep.observations, -1, 1)), atol=1e-6)
+    acting, _ = model.predict(normalised, deterministic=True)
+    np.testing.assert_array_equal(predict_episode_actions(model.policy, [ep], normalizer=venv)[0], acting)
+
+
+# --------------------------------------------------------------------------- learning dynamics
+
+
+def test_bc_scales_up_an_untouched_rl_action_head_once():
+    from sb3_plus.imitation.weights import untouched_head_gain
+
+    episodes = load_episodes(make_dataset("sb3plus/cartpole/scripted-v0", gym.make("CartPole-v1", max_episode_steps=50),
+                                          cartpole_expert, n_episodes=6, env_id="CartPole-v1"))
+    policy = PPO("MlpPolicy", "CartPole-v1", policy_kwargs=TINY, seed=0).policy
+    assert untouched_head_gain(policy) == pytest.approx(0.01, rel=1e-4)  # SB3's RL initialisation
+    before = policy.action_net.weight.detach().clone()
+    report = train_bc(policy, episodes, epochs=1, ema_decay=None, progress_bar=False)
+    assert report.head_rescaled_from == pytest.approx(0.01, rel=1e-4)
+    assert untouched_head_gain(policy) is None  # trained now
+    # the same directions, 100x larger, then one epoch of small Adam steps
+    assert th.nn.functional.cosine_similarity(policy.action_net.weight.flatten(), before.flatten(), dim=0) > 0.9
+    # a trained head (DAgger's later rounds, a fine-tuned model) is never rescaled
+    assert train_bc(policy, episodes, epochs=1, progress_bar=False).head_rescaled_from is None
+    # opted out, or not SB3's orthogonal initialisation: left alone
+    kept = PPO("MlpPolicy", "CartPole-v1", policy_kwargs=TINY, seed=0).policy
+    assert train_bc(kept, episodes, epochs=1, head_gain=None, progress_bar=False).head_rescaled_from is None
+    plain = PPO("MlpPolicy", "CartPole-v1", policy_kwargs=dict(TINY, ortho_init=False), seed=0).policy
+    assert untouched_head_gain(plain) is None
+    assert train_bc(plain, episodes, epochs=0, progress_bar=False).head_rescaled_from is None
+
+
+def test_bc_returns_the_best_epoch_and_times_each_target(bc_cartpole):
+    _, dataset = bc_cartpole
+    holdout = split_episodes(load_episodes(dataset), 0.1, seed=0)[1]
+    policy = PPO("MlpPolicy", "CartPole-v1", policy_kwargs=TINY, seed=0).policy
+    report = train_bc(policy, dataset, epochs=12, batch_size=64, lr=5e-3, ema_decay=0.99, progress_bar=False)
+    agreement = report.holdout_agreement
+    assert report.returned == "best" and report.best_agreement == max(agreement) == report.final_agreement
+    # ties go to the later epoch (trained longer, as good on the held-out steps)
+    assert report.best_epoch == len(agreement) - agreement[::-1].index(max(agreement))
+    # the policy holds the best epoch's (averaged) weights, whatever the last epoch did
+    assert evaluate_agreement(policy, holdout) == pytest.approx(report.best_agreement)
+    assert report.to_dict()["final_agreement"] == report.final_agreement
+    # time and epoch of first reaching each target
+    assert set(report.epochs_to) == set(report.seconds_to) == {"0.9", "0.95"}
+    for key, epoch in report.epochs_to.items():
+        assert agreement[epoch - 1] >= float(key) and all(a < float(key) for a in agreement[: epoch - 1])
+    assert 0 < report.seconds_to["0.9"] <= report.seconds_to["0.95"] <= report.total_seconds
+
+    last = PPO("MlpPolicy", "CartPole-v1", policy_kwargs=TINY, seed=0).policy
+    plain = train_bc(last, dataset, epochs=3, batch_size=64, keep_best=False, ema_decay=None, progress_bar=False)
+    assert plain.returned == "last" and plain.final_agreement == plain.holdout_agreement[-1]
+    assert evaluate_agreement(last, holdout) == pytest.approx(plain.final_agreement)
+    averaged = train_bc(PPO("MlpPolicy", "CartPole-v1", policy_kwargs=TINY, seed=0).policy, dataset, epochs=2,
+                        keep_best=False, ema_decay=0.99, progress_bar=False)
+    assert averaged.returned == "average"
+
+
+def test_bc_stops_when_held_out_agreement_stops_improving(bc_cartpole):
+    _, dataset = bc_cartpole
+    policy = PPO("MlpPolicy", "CartPole-v1", policy_kwargs=TINY, seed=0).policy
+    report = train_bc(policy, dataset, epochs=500, batch_size=64, lr=5e-3, patience=3, progress_bar=False)
+    assert report.stop_reason == "patience" and report.epochs_run < 500
+    agreement = report.holdout_agreement
+    assert max(agreement[-3:]) <= max(agreement[:-3])  # three epochs without a better agreement
+    assert max(agreement[-4:]) > max(agreement[:-4])  # ... after one that was
+    # stopping for patience is BC done: the critic warm-up still runs
+    warmed = train_bc(PPO("MlpPolicy", "CartPole-v1", policy_kwargs=TINY, seed=0).policy, dataset, epochs=500,
+                      batch_size=64, lr=5e-3, patience=2, critic_warmup_epochs=1, progress_bar=False)
+    assert warmed.stop_reason == "patience" and warmed.critic_epochs_run == 1
+    # no held-out episodes: nothing to be patient about
+    report = train_bc(policy, dataset, epochs=4, patience=1, holdout_fraction=0.0, ema_decay=0.99, progress_bar=False)
+    assert report.stop_reason is None and report.epochs_run == 4 and report.returned == "average"
+
+
+def test_new_bc_settings_are_checked():
+    for bad, match in (({"ema_decay": 1.0}, "ema_decay must be below 1"), ({"patience": 0}, "patience must be >= 1"),
+                       ({"keep_best": "yes"}, "keep_best must be true or false"), ({"head_gain": -1}, "head_gain")):
+        with pytest.raises(BadOptionError, match=match):
+            BCSettings.from_dict(bad)

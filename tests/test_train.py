@@ -114,9 +114,10 @@ def test_best_model_keeps_the_pretrained_policy_when_rl_undoes_it(tmp_path):
     fixed = {"fixed_layout_seed": 3}  # one maze: BC from a few episodes reaches the goal often
     collect_expert("MazeEasy-v0", episodes=40, seed=0, progress_bar=False, dataset_id="sb3plus/mazeeasy/best-v0",
                    env_kwargs=fixed)
-    # RL settings that wreck a policy: a huge entropy bonus at a high learning rate
+    # RL settings that wreck a policy: a huge entropy bonus at a high learning rate, with no
+    # fine-tuning protection (finetune:null: no critic-only start, no anchor to the pretrained policy)
     result = train("ppo", "MazeEasy-v0", n_timesteps=1024, log_folder=tmp_path, env_kwargs=fixed,
-                   hyperparams=FAST + ["learning_rate:0.01", "ent_coef:5.0", "n_epochs:10"],
+                   hyperparams=FAST + ["learning_rate:0.01", "ent_coef:5.0", "n_epochs:10", "finetune:null"],
                    pretrain="bc", dataset="sb3plus/mazeeasy/best-v0", pretrain_kwargs={"epochs": 30},
                    eval_freq=10**9, eval_episodes=20, verbose=0)
     with np.load(result.run_dir / "evaluations.npz") as data:

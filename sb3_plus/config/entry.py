@@ -12,6 +12,7 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_plus.config.errors import ConfigError, Invalid, did_you_mean, join_path
+from sb3_plus.config.finetune import FINETUNE_ALGOS, check_finetune, take_legacy_finetune
 from sb3_plus.config.keys import (
     NOISE_KEYS,
     RUN_OPTIONS,
@@ -106,6 +107,8 @@ class EntryParser:
         values["policy_kwargs"] = self.policy_kwargs(values.get("policy_kwargs"), policy_cls)
         values["normalize"] = self.merge_normalize(values.get("normalize", False), values.pop("normalize_kwargs", None))
         values["env_kwargs"] = values.get("env_kwargs") or {}
+        take_legacy_finetune(self, values)
+        values["finetune"] = check_finetune(self, values.get("finetune"), params, algo_cls in FINETUNE_ALGOS)
         self.check_noise(values, algo_cls, params)
         return {**values, "algo_kwargs": algo_kwargs}
 
@@ -157,7 +160,7 @@ class EntryParser:
                 raise self.error("pretrain.method", f"expected a string, got {value['method']!r}",
                                  "name the method, e.g. `method: bc` or `method: dagger`")
             return value
-        if key == "policy_kwargs":
+        if key in ("policy_kwargs", "finetune"):  # checked in parse, against the policy / the algorithm
             return value
         if key == "normalize":
             return self.normalize(value)

@@ -26,6 +26,7 @@ ZOO_KEYS: dict[str, str] = {
     "eval_freq": "env steps between evaluations",
     "eval_episodes": "episodes per evaluation",
     "pretrain": "imitation pretraining settings",
+    "finetune": "RL after pretraining: the algorithm's hyperparameters, anchor, critic_only",
     "seq_len": "sequence length for recurrent training from demonstrations",
 }
 #: Zoo keys that only algorithms taking ``action_noise`` accept.

@@ -84,6 +84,8 @@ class TrainConfig:
     :param eval_freq: env steps (summed over envs) between evaluations.
     :param eval_episodes: episodes per evaluation.
     :param pretrain: imitation pretraining settings (e.g. ``{"method": "bc", "epochs": 5}``).
+    :param finetune: RL after pretraining: the algorithm's hyperparameters, ``anchor`` and
+        ``critic_only`` (see :mod:`sb3_plus.config.finetune`); a run that does not pretrain ignores it.
     :param seq_len: sequence length for recurrent training from demonstrations.
     :param source: the file the entry came from (not part of equality).
     :param entry: the entry key that matched ``env_id`` (not part of equality).
@@ -108,6 +110,7 @@ class TrainConfig:
     eval_freq: int | None = None
     eval_episodes: int | None = None
     pretrain: dict[str, Any] | None = None
+    finetune: dict[str, Any] | None = None
     seq_len: int | None = None
     source: str | None = field(default=None, compare=False)
     entry: str | None = field(default=None, compare=False)
@@ -229,6 +232,8 @@ class TrainConfig:
                 out[name] = value
         if self.pretrain is not None:
             out["pretrain"] = _plain(self.pretrain, "pretrain")
+        if self.finetune is not None:
+            out["finetune"] = _plain(self.finetune, "finetune")
         for key, value in self.algo_kwargs.items():
             out[key] = _plain(value, key)
         if self.policy_kwargs:

@@ -19,7 +19,7 @@ from sb3_plus.rollout import EpisodeOutcome, EpisodeRecord, ExpertActor, play_ep
 
 FLUSH_EVERY = 20  # episodes held in memory before they are appended to the staged dataset
 
-_ALGORITHM_NAMES = {"waypoint": "sb3_plus.WaypointExpert"}  # Minari's algorithm_name per expert
+_ALGORITHM_NAMES = {"waypoint": "sb3_plus.WaypointExpert", "hysteresis": "sb3_plus.HysteresisExpert"}  # Minari's algorithm_name per expert
 
 
 class NoEpisodesKeptError(UserError, RuntimeError):

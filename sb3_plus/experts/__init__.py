@@ -9,15 +9,18 @@ import gymnasium as gym
 
 from sb3_plus.errors import BadOptionError
 from sb3_plus.experts.follower import ExpertActionError, WaypointExpert, expert_action_map
+from sb3_plus.experts.hysteresis import HysteresisExpert
 from sb3_plus.experts.route_check import RouteMismatchError, check_route_fits, env_map, env_map_for_id
 from sb3_plus.experts.routes import Route, RouteError, Waypoint, load_route, route_from_dict
 
-__all__ = ["Route", "RouteError", "RouteMismatchError", "Waypoint", "WaypointExpert", "ExpertActionError",
+__all__ = ["Route", "RouteError", "RouteMismatchError", "Waypoint", "WaypointExpert", "HysteresisExpert",
+           "ExpertActionError",
            "load_route", "check_route", "route_from_dict", "expert_action_map", "ExpertController", "routes_dir",
            "EXPERTS", "make_expert"]
 
-#: Names accepted by ``--expert``.
-EXPERTS = ("waypoint",)
+#: Names accepted by ``--expert``, each a style of following a route: ``waypoint`` turns whenever it
+#: faces away from the target; ``hysteresis`` turns late and then all the way (two styles of data).
+EXPERTS: dict[str, type[WaypointExpert]] = {"waypoint": WaypointExpert, "hysteresis": HysteresisExpert}
 
 
 def routes_dir() -> Path:
@@ -46,11 +49,14 @@ class ExpertController:
     :param route: a route file, a :class:`Route`, or ``None``/``"auto"``: use
         ``experts/<family>/<map>.yaml`` if present, else plan from the map.
     :param goal: goal for the ViZDoom planner (object name or ``(x, y)``).
+    :param expert_class: how the route is followed (a value of :data:`EXPERTS`).
     :raises RouteMismatchError: the route is for another family or map than ``env``.
     """
 
-    def __init__(self, env: gym.Env, route: str | Path | Route | None = None, goal: Any = "GreenArmor") -> None:
+    def __init__(self, env: gym.Env, route: str | Path | Route | None = None, goal: Any = "GreenArmor",
+                 expert_class: type[WaypointExpert] = WaypointExpert) -> None:
         self.env = env
+        self.expert_class = expert_class
         self.goal = goal
         self.where = env_map(env)
         self.family, self.map = self.where.family, self.where.map
@@ -90,11 +96,11 @@ class ExpertController:
         """Call after ``env.reset()``: returns the expert for this episode."""
         if self._fixed is not None:
             if self._expert is None:
-                self._expert = WaypointExpert.for_env(self._fixed, self.env)
+                self._expert = self.expert_class.for_env(self._fixed, self.env)
         else:
             key = self._current_layout_key()
             if self._expert is None or key != self._layout_key:
-                self._expert = WaypointExpert.for_env(self._plan(), self.env)
+                self._expert = self.expert_class.for_env(self._plan(), self.env)
                 self._layout_key = key
         self._expert.reset()
         return self._expert
@@ -123,5 +129,5 @@ def make_expert(env: gym.Env, expert: str = "waypoint", route: str | Path | Rout
     :raises ExpertActionError: the env gives the expert no way to act (no pose or action map).
     """
     if expert not in EXPERTS:
-        raise BadOptionError(f"unknown expert {expert!r}; choose from {', '.join(EXPERTS)}")
-    return ExpertController(env, route=route)
+        raise BadOptionError(f"unknown expert {expert!r}. Fix: choose from {', '.join(EXPERTS)}")
+    return ExpertController(env, route=route, expert_class=EXPERTS[expert])

@@ -106,19 +106,27 @@ class WaypointExpert:
                 d2 = np.where(same, d2, np.inf)
         return self.route.waypoints[self._ids[int(np.argmin(d2))]]
 
-    def act(self, pose: Mapping[str, Any]) -> Any:
-        """The expert's action for ``pose`` (a dict with x, y, heading in degrees)."""
+    def heading_error(self, pose: Mapping[str, Any] | None) -> tuple[Waypoint, float]:
+        """The waypoint the rule acts on and the signed angle (degrees, + to the left) to its target."""
         if pose is None or "x" not in pose:
             raise ExpertActionError("info['pose'] is missing: the env gives the expert no privileged state.")
         here = self.closest(pose)
         aim = self.route.waypoints[here.target] if here.target is not None else here
         desired = math.degrees(math.atan2(aim.pos[1] - pose["y"], aim.pos[0] - pose["x"]))
-        error = _wrap_degrees(desired - float(pose["heading"]))
-        if abs(error) > self.facing_tolerance:
-            return self.action_map["turn_left" if error > 0 else "turn_right"]
+        return here, _wrap_degrees(desired - float(pose["heading"]))
+
+    def walk(self, here: Waypoint) -> Any:
+        """The action when facing the target: USE once where the waypoint asks for it, else forward."""
         if here.use and here.id not in self.pushed:
             self.pushed.add(here.id)
             return self.action_map["use"]
         return self.action_map["forward"]
+
+    def act(self, pose: Mapping[str, Any]) -> Any:
+        """The expert's action for ``pose`` (a dict with x, y, heading in degrees)."""
+        here, error = self.heading_error(pose)
+        if abs(error) > self.facing_tolerance:
+            return self.action_map["turn_left" if error > 0 else "turn_right"]
+        return self.walk(here)
 
     __call__ = act

@@ -185,9 +185,9 @@ def _pretrain_lines(pretrain: dict[str, Any] | None) -> list[str]:
                        ("n_train_episodes", "training episodes"), ("n_holdout_episodes", "held-out episodes")):
         if pretrain.get(key) is not None:
             parts.append(f"{label} {pretrain[key]}")
-    agreement = pretrain.get("holdout_agreement") or []
-    if agreement:
-        parts.append(f"held-out action agreement {float(agreement[-1]):.1%}")
+    agreement = pretrain.get("final_agreement")
+    if pretrain.get("holdout_agreement") and agreement is not None:
+        parts.append(f"held-out action agreement {float(agreement):.1%}")
     losses = pretrain.get("train_nll") or []
     if losses:
         parts.append(f"final NLL {float(losses[-1]):.4g}")

@@ -2,7 +2,8 @@
 
 Modules: ``settings`` (every knob), ``space_check`` (does data or an env fit a policy),
 ``normalize`` (RL's observation normalisation), ``episodes`` (datasets -> episodes), ``bc``
-(the training loop), ``agreement`` (how well a policy imitates recorded episodes),
+(the training loop), ``weights`` (the action head's starting scale, weight averaging, the best
+epoch's weights), ``agreement`` (how well a policy imitates recorded episodes),
 ``critic_warmup``, ``handover`` (weights into an RL model), ``dagger`` and ``dagger_state``,
 ``adversarial`` (the ``imitation`` package's GAIL and AIRL).
 

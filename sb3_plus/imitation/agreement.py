@@ -142,7 +142,11 @@ def _prepared(policy: ActorCriticPolicy, data: Any, normalizer: NormalizerLike) 
     episodes = as_episodes(data)
     norm = as_normalizer(normalizer)
     transpose = check_spaces(policy, episodes, exact=norm is None)
-    return (norm.episodes(episodes) if norm is not None else episodes), transpose
+    if norm is None:
+        return episodes, transpose
+    # normalised images are in the statistics' (the policy's) layout already
+    normalised = norm.episodes(episodes)
+    return normalised, check_spaces(policy, normalised, exact=False)
 
 
 def predict_episode_actions(

@@ -13,6 +13,12 @@ place, so the usual flow is to build the RL model first and clone into its polic
     print(report.final_agreement)
     model.learn(1_000_000)
 
+Three things make BC learn from any consistent expert rather than by luck: SB3's tiny
+action-head initialisation (meant for RL) is scaled up first, the weights are averaged
+over the last steps, and the best epoch on held-out episodes is kept
+(:mod:`sb3_plus.imitation.weights`). The report gives the time and epochs to reach the
+agreements of :data:`AGREEMENT_TARGETS`.
+
 Observations go through the policy's own preprocessing (uint8 images are normalized by
 the policy, as in PPO), after the optional observation normaliser RL uses
 (:mod:`sb3_plus.imitation.normalize`). Channel-last image datasets are transposed to the
@@ -24,10 +30,10 @@ Agreement and value checks live in :mod:`sb3_plus.imitation.agreement`, the crit
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch as th
@@ -42,16 +48,28 @@ from sb3_plus.imitation.agreement import (
     predict_episode_actions,
     replay,
 )
-from sb3_plus.imitation.critic_warmup import CriticWarmup, split_parameters, warm_up_critic
-from sb3_plus.imitation.episodes import as_episodes, check_spaces, split_episodes, to_policy_actions
+from sb3_plus.imitation.bc_report import AGREEMENT_TARGETS, BCReport
+from sb3_plus.imitation.critic_warmup import (
+    CriticWarmup,
+    split_parameters,
+    warm_up_critic,
+)
+from sb3_plus.imitation.episodes import (
+    as_episodes,
+    check_spaces,
+    split_episodes,
+    to_policy_actions,
+)
 from sb3_plus.imitation.handover import load_policy_into
 from sb3_plus.imitation.normalize import NormalizerLike, as_normalizer
 from sb3_plus.imitation.scoring import evaluate_batch, masked_mean
 from sb3_plus.imitation.settings import DEFAULT_RECURRENT_SEQ_LEN, BCSettings
 from sb3_plus.imitation.space_check import ImageTranspose, SpaceMismatchError
+from sb3_plus.imitation.weights import Snapshot, WeightAverage, rescale_untouched_head
 from sb3_plus.rollout import is_recurrent
 
 __all__ = [
+    "AGREEMENT_TARGETS",
     "DEFAULT_RECURRENT_SEQ_LEN",
     "BCReport",
     "BCSettings",
@@ -67,58 +85,6 @@ __all__ = [
 
 
 @dataclass
-class BCReport:
-    """What :func:`train_bc` did.
-
-    :param train_loss: mean training loss per epoch (NLL - ent_coef * entropy + L2 term)
-    :param train_nll: mean negative log-likelihood of the expert actions per epoch
-    :param holdout_agreement: per epoch, fraction of held-out steps where the policy's
-        deterministic action equals the expert's (Box actions: within 0.1 on every
-        component; see :func:`evaluate_agreement`), empty without held-out episodes
-    :param value_mse: critic warm-up: value MSE against discounted returns before warm-up,
-        then after each warm-up epoch (held-out episodes, or training ones if none are held out)
-    :param samples_per_second: training throughput in unpadded steps per second
-    :param total_seconds: wall-clock time of the whole call
-    :param epochs_run: BC epochs run (the last one may be partial when stopped early)
-    :param critic_epochs_run: critic warm-up epochs run
-    :param seq_len: sequence length used
-    :param recurrent: whether the policy is recurrent
-    :param n_train_episodes: episodes trained on
-    :param n_holdout_episodes: episodes held out for agreement
-    :param n_train_steps: steps trained on per epoch
-    :param stop_reason: ``None``, ``"max_seconds"`` or ``"callback"``
-    :param normalized: whether observations were normalised; ``fitted_normalizer``: whether BC set
-        the normaliser's statistics from the training episodes
-    """
-
-    train_loss: list[float] = field(default_factory=list)
-    train_nll: list[float] = field(default_factory=list)
-    holdout_agreement: list[float] = field(default_factory=list)
-    value_mse: list[float] = field(default_factory=list)
-    samples_per_second: float = 0.0
-    total_seconds: float = 0.0
-    epochs_run: int = 0
-    critic_epochs_run: int = 0
-    seq_len: int = 1
-    recurrent: bool = False
-    n_train_episodes: int = 0
-    n_holdout_episodes: int = 0
-    n_train_steps: int = 0
-    stop_reason: str | None = None
-    normalized: bool = False
-    fitted_normalizer: bool = False
-
-    @property
-    def final_agreement(self) -> float:
-        """Held-out agreement after the last epoch (NaN when nothing was held out)."""
-        return self.holdout_agreement[-1] if self.holdout_agreement else math.nan
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-dict form, for JSON logs."""
-        return asdict(self)
-
-
-@dataclass
 class _Run:
     """One call's data, optimiser and clock."""
 
@@ -130,6 +96,10 @@ class _Run:
     batcher: SequenceBatcher
     report: BCReport
     t_begin: float = field(default_factory=time.perf_counter)
+    params: list[th.nn.Parameter] = field(default_factory=list)
+    average: WeightAverage | None = None
+    best: Snapshot | None = None
+    improved_at: int = 0  # last epoch that raised the best held-out agreement (patience counts from it)
 
     def out_of_time(self) -> bool:
         limit = self.settings.max_seconds
@@ -149,6 +119,8 @@ def _setup(policy: ActorCriticPolicy, data: Any, settings: BCSettings, normalize
     if norm is not None:
         fitted = norm.fit([ep.observations for ep in train_eps])
         train_eps, holdout_eps = norm.episodes(train_eps), norm.episodes(holdout_eps)
+        # normalised images are in the statistics' (the policy's) layout already
+        transpose = check_spaces(policy, train_eps + holdout_eps, exact=False)
     batcher = SequenceBatcher(
         to_policy_actions(policy, train_eps),
         seq_len=int(seq_len),
@@ -161,7 +133,8 @@ def _setup(policy: ActorCriticPolicy, data: Any, settings: BCSettings, normalize
     report = BCReport(seq_len=int(seq_len), recurrent=recurrent, n_train_episodes=len(train_eps),
                       n_holdout_episodes=len(holdout_eps), n_train_steps=batcher.n_steps,
                       normalized=norm is not None, fitted_normalizer=fitted)
-    return _Run(policy, settings, transpose, train_eps, holdout_eps, batcher, report, t_begin)
+    return _Run(policy, settings, transpose, train_eps, holdout_eps, batcher, report, t_begin,
+                params=list(policy.parameters()))
 
 
 def _loss(run: _Run, batch: SequenceBatch, actor_params: list[th.nn.Parameter]) -> tuple[th.Tensor, th.Tensor]:
@@ -194,6 +167,8 @@ def _epoch(run: _Run, optimizer: th.optim.Optimizer, actor_params: list[th.nn.Pa
         if run.settings.max_grad_norm is not None:
             th.nn.utils.clip_grad_norm_(actor_params, run.settings.max_grad_norm)
         optimizer.step()
+        if run.average is not None:
+            run.average.update()
 
         n = int(batch.mask.sum().item())
         loss_sum += float(loss.item()) * n
@@ -211,19 +186,61 @@ def _epoch(run: _Run, optimizer: th.optim.Optimizer, actor_params: list[th.nn.Pa
     return samples
 
 
+def _measured_weights(run: _Run) -> AbstractContextManager[None]:
+    """The weights that are measured and returned: the average when there is one."""
+    return run.average.applied() if run.average is not None else nullcontext()
+
+
 def _measure_holdout(run: _Run, bar: tqdm, shown: dict[str, str]) -> None:
-    if run.holdout:
+    """Held-out agreement after an epoch; keeps the best epoch's weights and the time to each target."""
+    if not run.holdout:
+        return
+    report = run.report
+    with _measured_weights(run):
         predictions = [a for a, _ in replay(run.policy, run.holdout, run.transpose)]
-        run.report.holdout_agreement.append(agreement(run.policy, run.holdout, predictions, box_atol=0.1))
-        shown["agree"] = f"{run.report.holdout_agreement[-1]:.3f}"
-        bar.set_postfix(shown)
+        value = agreement(run.policy, run.holdout, predictions, box_atol=0.1)
+        # ties go to the later epoch: as good on the held-out steps, and trained longer (a small
+        # held-out set saturates at 1.0 long before the policy is done)
+        if report.best_epoch == 0 or value >= report.best_agreement:
+            if report.best_epoch == 0 or value > report.best_agreement:
+                run.improved_at = report.epochs_run
+            report.best_agreement, report.best_epoch = value, report.epochs_run
+            if run.settings.keep_best:
+                run.best = Snapshot(run.params)
+    report.holdout_agreement.append(value)
+    for target in AGREEMENT_TARGETS:
+        key = f"{target:g}"
+        if value >= target and key not in report.epochs_to:
+            report.epochs_to[key] = report.epochs_run
+            report.seconds_to[key] = time.perf_counter() - run.t_begin
+    shown["agree"] = f"{value:.3f}"
+    bar.set_postfix(shown)
+
+
+def _patience_spent(run: _Run) -> bool:
+    patience, report = run.settings.patience, run.report
+    return patience is not None and bool(run.holdout) and report.epochs_run - run.improved_at >= patience
+
+
+def _finish(run: _Run) -> None:
+    """Leave the policy with the weights BC returns: the best epoch's, else the average, else the last."""
+    if run.best is not None:
+        run.best.load_into(run.params)
+        run.report.returned = "best"
+    elif run.average is not None and run.average.updates > 0:
+        run.average.load_into_params()
+        run.report.returned = "average"
 
 
 def _clone(run: _Run, callback: Callable[[BCReport], bool | None] | None, progress_bar: bool) -> None:
     """The BC epochs, until done, out of time, or stopped by the callback."""
-    report = run.report
+    report, s = run.report, run.settings
+    if s.head_gain is not None and s.epochs > 0:
+        report.head_rescaled_from = rescale_untouched_head(run.policy, s.head_gain)
     actor_params, _ = split_parameters(run.policy)
-    optimizer = th.optim.Adam(run.policy.parameters(), lr=run.settings.lr)
+    optimizer = th.optim.Adam(run.params, lr=s.lr)
+    if s.ema_decay is not None:
+        run.average = WeightAverage(run.params, s.ema_decay)
     train_seconds, train_samples = 0.0, 0
     shown: dict[str, str] = {}
     bar = tqdm(total=run.settings.epochs * run.batcher.n_steps, desc="BC", unit="step", disable=not progress_bar,
@@ -238,10 +255,13 @@ def _clone(run: _Run, callback: Callable[[BCReport], bool | None] | None, progre
             report.total_seconds = time.perf_counter() - run.t_begin
             if report.stop_reason is None and callback is not None and callback(report) is False:
                 report.stop_reason = "callback"
+            if report.stop_reason is None and _patience_spent(run):
+                report.stop_reason = "patience"
             if report.stop_reason is not None:
                 break
     finally:
         bar.close()
+    _finish(run)
 
 
 def train_bc(
@@ -260,6 +280,11 @@ def train_bc(
     steps) plus ``l2_coef * sum of squared actor weights``, through ``policy.evaluate_actions``
     exactly as PPO / RecurrentPPO call it. Recurrent policies see sequences of ``seq_len``
     steps starting from zero LSTM states (chunk boundaries move randomly every epoch).
+
+    Before the first epoch an action head still at SB3's RL initialisation (gain 0.01) is
+    scaled up to ``head_gain`` (:mod:`sb3_plus.imitation.weights` says why). After every
+    epoch the held-out agreement is measured on the weight average (``ema_decay``); the
+    policy ends with the best epoch's weights (``keep_best``), and ``patience`` stops early.
 
     The optional critic warm-up (``critic_warmup_epochs``) runs after BC: it regresses the
     value head on the dataset's discounted returns with the actor frozen
@@ -289,7 +314,8 @@ def train_bc(
         settings = settings.replace(**overrides)
     run = _setup(policy, dataset_or_episodes, settings, normalizer)
     _clone(run, callback, progress_bar)
-    if settings.critic_warmup_epochs > 0 and run.report.stop_reason is None:
+    # stopping for patience is BC done; out of time or stopped by the callback is not
+    if settings.critic_warmup_epochs > 0 and run.report.stop_reason in (None, "patience"):
         warmup = CriticWarmup(run.batcher, run.transpose, run.holdout or run.train, gamma=settings.gamma,
                               lr=settings.lr, max_grad_norm=settings.max_grad_norm, out_of_time=run.out_of_time,
                               progress_bar=progress_bar)

@@ -198,7 +198,7 @@ def _retrain_and_validate(run: _Run, envs: list[gym.Env], k: int) -> tuple[float
         first = VALIDATION_SEED if s.eval_seed is None else s.eval_seed
         evaluation = rollout(run.policy, envs, [first + j for j in range(s.eval_episodes)], 0.0,
                              deterministic=s.deterministic, record=False, normalizer=run.normalizer)
-    return (bc.holdout_agreement[-1] if bc.holdout_agreement else None), evaluation
+    return (bc.final_agreement if bc.holdout_agreement else None), evaluation
 
 
 def _round(run: _Run, envs: list[gym.Env], k: int) -> DaggerRound:

@@ -9,6 +9,12 @@ sets its running statistics from the training episodes' observations, so BC lear
 normalised data and RL starts with the statistics BC saw (``VecNormalize`` keeps updating
 them during RL, as usual). Statistics that have seen data (a resumed run, a loaded
 ``vecnormalize.pkl``) are used as they are. A plain function normalises and is never fitted.
+
+Layout: SB3 puts ``VecTransposeImage`` under ``VecNormalize`` (images normalised channel-first,
+as the policy sees them), while datasets and single envs give channel-last images. A
+``VecNormalize``-backed normaliser therefore first moves a channel-last image to its
+statistics' channel-first layout and returns it that way; without this the ``(H, W, C)``
+batch broadcast against ``(C, H, W)`` statistics into nonsense (or a shape error).
 """
 
 from __future__ import annotations
@@ -36,7 +42,16 @@ class ObservationNormalizer:
         self.vec_normalize = vec_normalize
 
     def __call__(self, obs: ObsArray) -> ObsArray:
-        return self.normalize(obs)
+        return self.normalize(self.in_stats_layout(obs))
+
+    def in_stats_layout(self, obs: ObsArray) -> ObsArray:
+        """``obs`` with channel-last images moved to the channel-first layout of the statistics, if they are."""
+        stats = self._running_stats()
+        if not stats:
+            return obs
+        if isinstance(obs, dict):
+            return {k: _channels_first_if(v, stats[k].mean.shape) if k in stats else v for k, v in obs.items()}
+        return _channels_first_if(obs, stats[None].mean.shape) if None in stats else obs
 
     def _running_stats(self) -> dict[str | None, Any]:
         venv = self.vec_normalize
@@ -62,12 +77,28 @@ class ObservationNormalizer:
             return False
         for key, rms in self._running_stats().items():
             parts = [obs[key] if key is not None else obs for obs in observations]  # type: ignore[index]
-            rms.update(np.concatenate(parts).astype(np.float64))
+            rms.update(_channels_first_if(np.concatenate(parts), rms.mean.shape).astype(np.float64))
         return True
 
     def episodes(self, episodes: Sequence[Episode]) -> list[Episode]:
-        """Copies of ``episodes`` with normalised observations."""
-        return [replace(ep, observations=self(ep.observations)) for ep in episodes]
+        """Copies of ``episodes`` with normalised observations.
+
+        With running statistics the copies record no observation space: the dataset's no longer
+        describes them (images come back in the statistics' channel-first layout), so space
+        checks look at the arrays. A plain function keeps the dataset's layout and space.
+        """
+        space_still_fits = not self._running_stats()
+        return [replace(ep, observations=self(ep.observations),
+                        observation_space=ep.observation_space if space_still_fits else None) for ep in episodes]
+
+
+def _channels_first_if(batch: np.ndarray, stats_shape: tuple[int, ...]) -> np.ndarray:
+    """A batch of channel-last images as channel-first when that is the statistics' shape; else as it is."""
+    batch = np.asarray(batch)
+    shape = batch.shape[1:]
+    if shape != tuple(stats_shape) and len(shape) == 3 and (shape[2], shape[0], shape[1]) == tuple(stats_shape):
+        return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+    return batch
 
 
 def as_normalizer(normalizer: NormalizerLike) -> ObservationNormalizer | None:

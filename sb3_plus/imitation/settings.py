@@ -60,6 +60,12 @@ class BCSettings(Settings):
     ent_coef: float = knob(0.0, "weight of the entropy bonus")
     l2_coef: float = knob(0.0, "weight of the sum of squared actor parameters")
     max_grad_norm: float | None = knob(1.0, "gradient norm clip (None: no clipping)")
+    head_gain: float | None = knob(1.0, "scale an untouched SB3 action head (orthogonal, gain 0.01 for RL) up to "
+                                        "this gain before BC; a trained head is left alone (None: never)")
+    ema_decay: float | None = knob(None, "decay of a weight average that BC measures and returns, e.g. 0.99 "
+                                         "(None: the live weights)")
+    patience: int | None = knob(None, "stop after this many epochs without a better held-out agreement (None: never)")
+    keep_best: bool = knob(True, "return the weights of the epoch with the best held-out agreement")
     critic_warmup_epochs: int = knob(0, "epochs of value regression on discounted returns after BC")
     gamma: float = knob(0.99, "discount of the returns for the critic warm-up (use the RL algorithm's)")
     holdout_fraction: float = knob(0.1, "fraction of EPISODES held out to measure agreement")
@@ -152,10 +158,15 @@ def _check_bc(s: BCSettings) -> None:
     for name, low in (("epochs", 0), ("batch_size", 1), ("critic_warmup_epochs", 0), ("lr", 0), ("ent_coef", 0),
                       ("l2_coef", 0), ("gamma", 0), ("holdout_fraction", 0)):
         _number(name, getattr(s, name), low, problems)
-    for name, low in (("seq_len", 1), ("max_grad_norm", 0), ("max_seconds", 0)):
+    for name, low in (("seq_len", 1), ("max_grad_norm", 0), ("max_seconds", 0), ("head_gain", 0), ("ema_decay", 0),
+                      ("patience", 1)):
         _number(name, getattr(s, name), low, problems, optional=True)
+    if not isinstance(s.keep_best, bool):
+        problems.append(f"keep_best must be true or false, got {s.keep_best!r}")
     if not problems and s.holdout_fraction >= 1.0:
         problems.append(f"holdout_fraction must be below 1, got {s.holdout_fraction}")
+    if not problems and s.ema_decay is not None and s.ema_decay >= 1.0:
+        problems.append(f"ema_decay must be below 1 (1 never moves the average), got {s.ema_decay}")
     _raise(type(s), problems)
 
 

@@ -58,7 +58,7 @@ def run_demo(recipe: str | os.PathLike = DEMO_RECIPE, algo: str = "ppo_lstm", ep
         "collection_steps_per_s": round(collection.steps_per_s),
         "collection_to_raw_ratio": round(collection.steps_per_s / collection.raw_steps_per_s, 3)
         if collection.raw_steps_per_s else None,
-        "bc_holdout_agreement": round(result.pretrain["holdout_agreement"][-1], 3),
+        "bc_holdout_agreement": round(result.pretrain["final_agreement"], 3),
         "bc_samples_per_s": round(result.pretrain["samples_per_second"]),
         "success_after_bc_20_eps": result.pretrain.get("eval", {}).get("success_rate"),
         "rl_steps": result.num_timesteps,

@@ -1,4 +1,4 @@
-"""Resolving a run: options + zoo config + overrides + the fine-tune merge -> a :class:`RunPlan`.
+"""Resolving a run: options + zoo config + overrides + the fine-tune settings -> a :class:`RunPlan`.
 
 Nothing here creates a folder or an env: a plan can be made, read and checked before anything
 is written, so bad input fails before a run folder exists.
@@ -102,6 +102,9 @@ class RunPlan:
     """the folder to resume in (``None``: a new folder is made when the run starts)"""
     unfinished: dict[str, Any] | None = None
     """the pretraining record of a run killed while pretraining"""
+    finetune: Any = None
+    """the anchor and critic-only settings of RL after pretraining (a
+    :class:`~sb3_plus.config.finetune.FinetuneSettings`; ``None``: plain RL)"""
     eval_freq: int = 0
     eval_episodes: int = 10
     save_freq: int = -1
@@ -195,6 +198,30 @@ def _check_dataset(dataset: str) -> None:
             f"--env ... --dataset-id {dataset}, or set MINARI_DATASETS_PATH to the folder that holds it")
 
 
+def _resolve_finetune(plan: RunPlan) -> None:
+    """RL after pretraining: the config's ``finetune:`` hyperparameters (under --hyperparams) and its
+    anchor and critic-only settings. A run that does not pretrain is left as it is."""
+    from sb3_plus.config import apply_overrides
+    from sb3_plus.config.finetune import FINETUNE_KEYS, FinetuneSettings
+
+    finetune = plan.config.finetune or {}
+    if plan.resuming:  # its config.yml has the hyperparameters applied; its run record says whether it pretrained
+        from sb3_plus.training.run_folder import read_run_info
+
+        pretrained = plan.unfinished is not None or bool(read_run_info(plan.run_dir).get("pretrain"))
+    else:
+        pretrained = bool(plan.method)
+        given = _override_keys(plan.options.hyperparams)
+        # --hyperparams win over finetune's values, except those they set under finetune itself
+        in_finetune = set(finetune) if "finetune" in given else {k.split(".")[1] for k in given
+                                                                 if k.startswith("finetune.")}
+        rl = {k: v for k, v in finetune.items() if k not in FINETUNE_KEYS and (k not in given or k in in_finetune)}
+        if pretrained and rl:
+            plan.config = apply_overrides(plan.config, rl)
+    settings = FinetuneSettings.from_config(finetune)
+    plan.finetune = settings if pretrained and settings.active else None
+
+
 def _resolve_pretraining(plan: RunPlan) -> None:
     config, options = plan.config, plan.options
     config_pretrain = dict(config.pretrain or {})
@@ -203,13 +230,7 @@ def _resolve_pretraining(plan: RunPlan) -> None:
         raise BadOptionError(f"unknown --pretrain {method!r}. Fix: choose from {', '.join(PRETRAIN_METHODS)}")
     plan.method = method
     plan.dataset = options.dataset or config_pretrain.get("dataset")
-    finetune = config_pretrain.get("finetune") or {}
-    if method and finetune and not plan.resuming:
-        from sb3_plus.config import apply_overrides
-
-        # RL after pretraining: the config's `pretrain: {finetune: {...}}` hyperparameters, under --hyperparams
-        given = _override_keys(options.hyperparams)
-        plan.config = apply_overrides(config, {k: v for k, v in finetune.items() if k not in given})
+    _resolve_finetune(plan)
     settings = pretrain_settings_for(method, config_pretrain, options.pretrain_kwargs) if method else {}
     if method in ("bc", "dagger") and plan.config.seq_len and "seq_len" not in settings and plan.algo == "ppo_lstm":
         settings["seq_len"] = plan.config.seq_len

@@ -26,8 +26,8 @@ def pretrain_settings_for(method: str, config_pretrain: dict[str, Any] | None,
     """A method's settings from a zoo ``pretrain:`` entry: shared keys, then the method's own sub-dict.
 
     Example entry: ``pretrain: {epochs: 30, dagger: {rounds: 4, epochs: 8}}``: BC runs 30
-    epochs; DAgger 4 rounds of 8 epochs. (``pretrain: {finetune: {...}}`` holds the RL
-    hyperparameters used after any pretraining; :func:`train` applies them.)
+    epochs; DAgger 4 rounds of 8 epochs. (RL after any pretraining is the entry's ``finetune:``,
+    see :mod:`sb3_plus.config.finetune`; :func:`train` applies it.)
 
     :param method: one of :data:`PRETRAIN_METHODS`.
     :param config_pretrain: the config's ``pretrain:`` entry.

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sb3_plus.training.callbacks import (AlignedEveryNTimesteps, AppendingCSVOutputFormat, AtomicCheckpointCallback,
-                                         SuccessEvalCallback, WallTimeLimit, save_model_and_stats)
+                                         StopOnInterrupt, SuccessEvalCallback, WallTimeLimit, save_model_and_stats)
 from sb3_plus.training.envs import find_vecnormalize, make_eval_env, make_training_env
 from sb3_plus.training.plan import RunPlan, TrainOptions, resolve_run
 from sb3_plus.training.pretrain import check_pretraining_data, pretrain_policy
@@ -21,6 +21,10 @@ from sb3_plus.training.run_folder import (append_command, next_run_dir, plot_lea
                                           write_run_info)
 from sb3_plus.files import sweep_stale_temps
 from sb3_plus.utils import set_torch_threads, sigterm_as_interrupt
+
+
+#: The policy right after pretraining, in the run folder of a run whose RL is anchored to it.
+PRETRAINED_MODEL = "pretrained.zip"
 
 
 @dataclass
@@ -42,8 +46,13 @@ def build_model(plan: RunPlan, venv: Any) -> Any:
     from sb3_plus.config import ALGOS
 
     algo_cls, options = ALGOS[plan.algo], plan.options
+    extra: dict[str, Any] = {}
+    if plan.finetune is not None:  # RL after pretraining with an anchor or a critic-only start
+        from sb3_plus.training.finetune import finetune_class
+
+        algo_cls, extra = finetune_class(algo_cls), plan.finetune.model_kwargs()
     if plan.resume_model is not None:
-        model = algo_cls.load(plan.resume_model, env=venv, device=options.device)
+        model = algo_cls.load(plan.resume_model, env=venv, device=options.device, **extra)
         if options.verbose:
             note = "" if model.num_timesteps < plan.config.n_timesteps else \
                 f" (already >= its budget of {plan.config.n_timesteps}; pass -n to train further)"
@@ -53,7 +62,33 @@ def build_model(plan: RunPlan, venv: Any) -> Any:
     noise = plan.config.action_noise(venv.action_space)
     if noise is not None:
         kwargs["action_noise"] = noise
-    return algo_cls(plan.config.policy, venv, seed=options.seed, device=options.device, verbose=0, **kwargs)
+    return algo_cls(plan.config.policy, venv, seed=options.seed, device=options.device, verbose=0, **kwargs, **extra)
+
+
+def _begin_finetune(plan: RunPlan, model: Any, run_dir: Path) -> None:
+    """RL starts from the pretrained policy: its frozen copy anchors RL, kept as ``pretrained.zip`` for a resume."""
+    if plan.finetune is not None:
+        model.begin_finetune()
+        save_model_and_stats(model, run_dir / PRETRAINED_MODEL)
+
+
+def restore_anchor(plan: RunPlan, model: Any) -> None:
+    """A resumed run anchored to its pretrained policy takes it back from ``pretrained.zip``.
+
+    :raises InputNotFoundError: the run still needs the anchor but lost ``pretrained.zip``.
+    """
+    from stable_baselines3.common.save_util import load_from_zip_file
+
+    from sb3_plus.errors import InputNotFoundError
+
+    if plan.finetune is None or plan.run_dir is None or model.anchor_coef_now() <= 0:
+        return
+    path = plan.run_dir / PRETRAINED_MODEL
+    if not path.is_file():
+        raise InputNotFoundError(
+            f"{path} is missing: RL of this run is anchored to its pretrained policy, which it keeps there. Fix: "
+            "restore the file, or resume without the anchor (--hyperparams finetune.anchor.kl_coef:0)")
+    model.set_anchor(load_from_zip_file(path, load_data=False, device=model.device)[1]["policy"])
 
 
 def _set_logger(model: Any, run_dir: Path, options: TrainOptions) -> None:
@@ -82,6 +117,7 @@ def _start_record(plan: RunPlan, run_dir: Path, threads: int) -> dict[str, Any]:
         "pretrain": None, "resumed_from": str(plan.resume_model) if plan.resume_model else None,
         "torch_threads": threads, "python": platform.python_version(), "device": options.device,
         "save_freq": plan.save_freq, "eval_freq": plan.eval_freq,
+        "finetune": plan.finetune.to_config() if plan.finetune is not None else None,
     }
     if plan.resuming:  # keep the run's pretraining record
         info["pretrain"] = read_run_info(run_dir).get("pretrain")
@@ -91,7 +127,7 @@ def _start_record(plan: RunPlan, run_dir: Path, threads: int) -> dict[str, Any]:
 
 def _callbacks(plan: RunPlan, eval_cb: SuccessEvalCallback, run_dir: Path, start: float) -> list[Any]:
     options = plan.options
-    callbacks: list[Any] = []
+    callbacks: list[Any] = [StopOnInterrupt()]
     if plan.eval_freq > 0:
         callbacks.append(AlignedEveryNTimesteps(plan.eval_freq, eval_cb))
     if plan.save_freq > 0:
@@ -121,6 +157,7 @@ def _pretrain(plan: RunPlan, model: Any, run_dir: Path, info: dict[str, Any], ev
                              options.seed, env_id=plan.env_id, env_kwargs=plan.config.env_kwargs,
                              work_dir=run_dir / plan.method, expert=expert, route=route, max_seconds=budget,
                              verbose=options.verbose)
+    _begin_finetune(plan, model, run_dir)  # before the record says finished: a resume then finds pretrained.zip
     info["pretrain"] = {**info["pretrain"], **report, "finished": True}
     if options.verbose and plan.method == "bc":
         print(bc_summary(report), flush=True)
@@ -132,10 +169,13 @@ def _pretrain(plan: RunPlan, model: Any, run_dir: Path, info: dict[str, Any], ev
 
 def bc_summary(report: dict[str, Any]) -> str:
     """One line after BC: held-out agreement, epochs, seconds, samples/s."""
-    agreement = report.get("holdout_agreement") or []
-    last = f"{agreement[-1]:.3f}" if agreement else "n/a (no held-out episodes)"
+    final = report.get("final_agreement")
+    last = f"{final:.3f}" if report.get("holdout_agreement") and final is not None else "n/a (no held-out episodes)"
+    reached = ", ".join(f"{target} at {seconds:.1f} s" for target, seconds in (report.get("seconds_to") or {}).items()
+                        if seconds is not None)
     return (f"BC: held-out agreement {last} after {report.get('epochs_run', 0)} epochs, "
-            f"{report.get('total_seconds', 0.0):.1f} s ({report.get('samples_per_second', 0.0):,.0f} samples/s)")
+            f"{report.get('total_seconds', 0.0):.1f} s ({report.get('samples_per_second', 0.0):,.0f} samples/s)"
+            + (f"; reached {reached}" if reached else ""))
 
 
 def _finish(plan: RunPlan, model: Any, run_dir: Path, info: dict[str, Any], eval_cb: SuccessEvalCallback,
@@ -196,8 +236,11 @@ def train(algo: str, env_id: str, options: TrainOptions | None = None, **kwargs:
     venv = make_training_env(plan.config, env_id, options.seed, stats=stats)
     try:  # everything that can refuse the inputs runs before the run folder exists
         model = build_model(plan, venv)
-        if plan.method and (not plan.resuming or plan.unfinished is not None):
+        pretrain_now = bool(plan.method) and (not plan.resuming or plan.unfinished is not None)
+        if pretrain_now:
             check_pretraining_data(model, plan.method, plan.dataset, plan.config.env_kwargs)
+        elif plan.resuming:
+            restore_anchor(plan, model)
         run_dir = plan.run_dir or next_run_dir(Path(options.log_folder), algo, env_id)
         for folder in (run_dir, run_dir / "checkpoints"):  # temps of a killed earlier run of this folder
             sweep_stale_temps(folder)
@@ -212,7 +255,7 @@ def train(algo: str, env_id: str, options: TrainOptions | None = None, **kwargs:
         with sigterm_as_interrupt():
             _set_logger(model, run_dir, options)
             info = _start_record(plan, run_dir, threads)
-            if plan.method and (not plan.resuming or plan.unfinished is not None):
+            if pretrain_now:
                 _pretrain(plan, model, run_dir, info, eval_cb, start)
             remaining = max(plan.config.n_timesteps - model.num_timesteps, 0)
             if remaining > 0:

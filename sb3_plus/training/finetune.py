@@ -1,0 +1,347 @@
+"""RL after pretraining that adds to the pretrained policy: a critic-only start, and an anchor toward it.
+
+Plain PPO on a cloned policy moves it before its value function means anything (the critic
+never saw the clone's own returns, so the advantages are noise), and nothing pulls it back from
+the mistakes of those first updates. Two remedies from the fine-tuning literature (a value
+warm-up and a decaying KL term toward the pretrained policy, as in VPT; DAPG's decaying
+imitation term), both inside PPO's ``train()``:
+
+- **critic-only phase** (``finetune: {critic_only: {steps, learning_rate}}``): the rollouts of
+  the first N env steps of RL train the value function alone, at their own learning rate; the
+  parameters the action distribution uses (a shared features extractor or LSTM included) keep
+  the cloned behaviour. Before the first such update the value head's output bias moves to the
+  rollout's mean return, a gap Adam's small steps would take long to cross;
+- **anchor** (``finetune: {anchor: {kl_coef, decay_steps, decay}}``): ``kl_coef * KL(pi_pretrained || pi)``
+  on each minibatch's observations joins the loss from the first update that moves the policy,
+  its weight falling to 0 over ``decay_steps`` env steps (or halving every ``decay_steps``). The
+  pretrained policy is a frozen copy; a recurrent one runs on the same sequences, from the same
+  LSTM states (those the rollout recorded), as the policy itself.
+
+:class:`FinetunePPO` and :class:`~sb3_plus.training.finetune_recurrent.FinetuneRecurrentPPO`
+override ``train()`` only, and do nothing new until :meth:`FinetuneMixin.begin_finetune` (a
+GAIL generator trained while pretraining updates as plain PPO). Their zips are ordinary SB3 zips
+without the frozen copy: ``PPO.load`` / ``RecurrentPPO.load`` open them, the subclass's ``load``
+restores the schedules, and ``set_anchor`` the pretrained policy (a run keeps it as ``pretrained.zip``).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Mapping
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3 import PPO
+from stable_baselines3.common.distributions import Distribution
+from stable_baselines3.common.utils import explained_variance
+from torch.nn import functional as F
+
+from sb3_plus.config.finetune import ANCHOR_DECAYS, FinetuneSettings
+from sb3_plus.errors import BadOptionError
+
+__all__ = ["ANCHOR_DECAYS", "FinetuneMixin", "FinetunePPO", "FinetuneSettings", "anchor_coef_at", "distribution_kl",
+           "finetune_class", "frozen_copy"]
+
+def anchor_coef_at(kl_coef: float, decay: str, decay_steps: int, steps: int) -> float:
+    """The anchor's weight ``steps`` env steps after the policy started to move.
+
+    :param kl_coef: the weight at step 0.
+    :param decay: one of :data:`ANCHOR_DECAYS`.
+    :param decay_steps: env steps to 0 (linear) or per halving (exponential).
+    :param steps: env steps since the policy started to move (negative counts as 0).
+    """
+    steps = max(int(steps), 0)
+    if kl_coef <= 0 or decay == "constant":
+        return float(max(kl_coef, 0.0))
+    if decay == "linear":
+        return float(kl_coef * max(0.0, 1.0 - steps / decay_steps))
+    return float(kl_coef * 0.5 ** (steps / decay_steps))
+
+
+def frozen_copy(policy: th.nn.Module) -> th.nn.Module:
+    """A copy of ``policy`` in evaluation mode, without gradients and without its optimizer's state."""
+    optimizer = getattr(policy, "optimizer", None)
+    memo = {id(optimizer): None} if optimizer is not None else {}
+    anchor = copy.deepcopy(policy, memo)
+    anchor.requires_grad_(False)
+    anchor.set_training_mode(False)
+    return anchor
+
+
+def distribution_kl(reference: Distribution, current: Distribution) -> th.Tensor:
+    """``KL(reference || current)`` per sample (summed over action dimensions and sub-actions)."""
+    ref, cur = reference.distribution, current.distribution
+    if isinstance(ref, list):  # MultiDiscrete: independent categoricals
+        return th.stack([th.distributions.kl_divergence(p, q) for p, q in zip(ref, cur)], dim=1).sum(dim=1)
+    kl = th.distributions.kl_divergence(ref, cur)
+    return kl.sum(dim=tuple(range(1, kl.dim()))) if kl.dim() > 1 else kl
+
+
+class FinetuneMixin:
+    """State and steps shared by the fine-tuning variants of PPO and RecurrentPPO.
+
+    The anchor's weight and the critic-only phase are counted in env steps from ``finetune_start``, the
+    model's step count when :meth:`begin_finetune` was called; before that, updates are plain PPO's.
+
+    :param anchor_kl_coef: weight of ``KL(pi_pretrained || pi)`` at the first update that moves the policy
+    :param anchor_decay_steps: env steps over which the weight falls to 0 (linear) or halves (exponential)
+    :param anchor_decay: one of :data:`ANCHOR_DECAYS`
+    :param critic_only_steps: env steps at the start whose rollouts train the value function alone
+    :param critic_only_lr: Adam learning rate of those updates
+    :param kwargs: the algorithm's arguments
+    """
+
+    def __init__(self, *args: Any, anchor_kl_coef: float = 0.0, anchor_decay_steps: int = 100_000,
+                 anchor_decay: str = "linear", critic_only_steps: int = 0, critic_only_lr: float = 1e-3,
+                 **kwargs: Any) -> None:
+        FinetuneSettings(anchor_kl_coef, anchor_decay_steps, anchor_decay, critic_only_steps, critic_only_lr).check()
+        self.anchor_kl_coef = float(anchor_kl_coef)
+        self.anchor_decay_steps = int(anchor_decay_steps)
+        self.anchor_decay = anchor_decay
+        self.critic_only_steps = int(critic_only_steps)
+        self.critic_only_lr = float(critic_only_lr)
+        self.finetune_start: int | None = None
+        self.value_bias_fitted = False
+        self.anchor_policy: th.nn.Module | None = None
+        super().__init__(*args, **kwargs)
+
+    @property
+    def finetune_settings(self) -> FinetuneSettings:
+        """The model's fine-tuning settings."""
+        return FinetuneSettings(self.anchor_kl_coef, self.anchor_decay_steps, self.anchor_decay,
+                                self.critic_only_steps, self.critic_only_lr)
+
+    def begin_finetune(self) -> None:
+        """Start RL from the current (pretrained) policy: its frozen copy is the anchor, the schedules start now."""
+        self.finetune_start = int(self.num_timesteps)
+        self.set_anchor(self.policy)
+
+    def anchor_coef_now(self) -> float:
+        """The anchor's weight at the current step, were the policy moving (its full weight before RL began)."""
+        if self.finetune_start is None:
+            return float(self.anchor_kl_coef)
+        steps = int(self.num_timesteps) - self.finetune_start - self.critic_only_steps
+        return anchor_coef_at(self.anchor_kl_coef, self.anchor_decay, self.anchor_decay_steps, steps)
+
+    def set_anchor(self, policy: th.nn.Module | Mapping[str, th.Tensor]) -> None:
+        """The policy RL is anchored to: a policy like ``self.policy``, or its ``state_dict``.
+
+        :raises BadOptionError: a state dict that does not fit the model's policy.
+        """
+        if isinstance(policy, Mapping):
+            anchor = frozen_copy(self.policy)
+            try:
+                anchor.load_state_dict(policy)
+            except RuntimeError as exc:
+                raise BadOptionError(f"the anchor's weights do not fit the model's policy ({exc}). Fix: pass the "
+                                     "pretrained policy of this run (its pretrained.zip)") from None
+            self.anchor_policy = anchor
+        else:
+            self.anchor_policy = frozen_copy(policy)
+
+    def _excluded_save_params(self) -> list[str]:
+        # the frozen copy would be pickled into `data`; run folders keep it as pretrained.zip instead
+        return [*super()._excluded_save_params(), "anchor_policy", "_critic_param_ids"]
+
+    def _finetune_update(self) -> tuple[float, bool]:
+        """This update's anchor weight and whether only the value function learns (after the learning rate is set)."""
+        if self.finetune_start is None:  # not begun: plain updates (e.g. a GAIL generator's, while pretraining)
+            return 0.0, False
+        rollout = self.n_steps * self.n_envs
+        steps = int(self.num_timesteps) - self.finetune_start
+        critic_only = steps <= self.critic_only_steps
+        if critic_only:
+            self._start_critic_only_update()
+        coef = 0.0 if critic_only else anchor_coef_at(self.anchor_kl_coef, self.anchor_decay, self.anchor_decay_steps,
+                                                      steps - self.critic_only_steps - rollout)
+        if coef > 0 and self.anchor_policy is None:
+            raise BadOptionError("this model's RL is anchored to its pretrained policy, which a saved model does not "
+                                 "hold. Fix: model.set_anchor(policy or state dict) after load (a training run keeps "
+                                 "it as pretrained.zip), or set anchor_kl_coef=0")
+        if coef > 0:
+            self.anchor_policy.to(self.device)
+        return coef, critic_only
+
+    def _start_critic_only_update(self) -> None:
+        """Its own learning rate; before the first, the value head's output bias moves to the mean return."""
+        for group in self.policy.optimizer.param_groups:
+            group["lr"] = self.critic_only_lr
+        self.logger.record("train/learning_rate", self.critic_only_lr)
+        bias = getattr(getattr(self.policy, "value_net", None), "bias", None)
+        if self.value_bias_fitted or bias is None:
+            return
+        # A value head that never saw the clone's returns is off by their mean, which Adam's small steps
+        # take long to cross; the constant part is fitted at once instead.
+        offset = float(np.mean(self.rollout_buffer.returns) - np.mean(self.rollout_buffer.values))
+        with th.no_grad():
+            bias += offset
+        self.value_bias_fitted = True
+
+    def _anchor_loss(self, reference: Distribution, current: Distribution, coef: float, kls: list[float],
+                     mask: th.Tensor | None = None) -> th.Tensor:
+        """``coef * mean KL(reference || current)`` over the (unpadded) samples; the mean KL goes to ``kls``."""
+        kl = distribution_kl(reference, current)
+        mean = kl.mean() if mask is None else kl[mask].mean()
+        kls.append(mean.item())
+        return coef * mean
+
+    def _drop_actor_grads(self) -> None:
+        """Forget the gradients of every parameter the action distribution uses (critic-only updates)."""
+        if getattr(self, "_critic_param_ids", None) is None:
+            from sb3_plus.imitation.critic_warmup import split_parameters
+
+            self._critic_param_ids = {id(p) for p in split_parameters(self.policy)[1]}
+        for param in self.policy.parameters():
+            if id(param) not in self._critic_param_ids:
+                param.grad = None
+
+    def _log_finetune(self, coef: float, critic_only: bool, kls: list[float]) -> None:
+        self.logger.record("finetune/anchor_coef", coef)
+        self.logger.record("finetune/critic_only", int(critic_only))
+        if kls:
+            self.logger.record("finetune/anchor_kl", float(np.mean(kls)))
+
+
+class FinetunePPO(FinetuneMixin, PPO):
+    """PPO that fine-tunes a pretrained policy: an anchor toward it and a critic-only start (see the module
+    and :class:`FinetuneMixin` for the arguments besides PPO's)."""
+
+    def train(self) -> None:
+        """PPO's update (stable_baselines3 2.9 ``PPO.train``) plus the anchor and the critic-only phase."""
+        # Switch to train mode (this affects batch norm / dropout)
+        self.policy.set_training_mode(True)
+        # Update optimizer learning rate
+        self._update_learning_rate(self.policy.optimizer)
+        # Compute current clip range
+        clip_range = self.clip_range(self._current_progress_remaining)  # type: ignore[operator]
+        # Optional: clip range for the value function
+        if self.clip_range_vf is not None:
+            clip_range_vf = self.clip_range_vf(self._current_progress_remaining)  # type: ignore[operator]
+        anchor_coef, critic_only = self._finetune_update()
+
+        entropy_losses = []
+        pg_losses, value_losses = [], []
+        clip_fractions = []
+        anchor_kls: list[float] = []
+
+        continue_training = True
+        # train for n_epochs epochs
+        for epoch in range(self.n_epochs):
+            approx_kl_divs = []
+            # Do a complete pass on the rollout buffer
+            for rollout_data in self.rollout_buffer.get(self.batch_size):
+                actions = rollout_data.actions
+                if isinstance(self.action_space, spaces.Discrete):
+                    # Convert discrete action from float to long
+                    actions = rollout_data.actions.long().flatten()
+
+                values, log_prob, entropy = self.policy.evaluate_actions(rollout_data.observations, actions)
+                values = values.flatten()
+                # Normalize advantage
+                advantages = rollout_data.advantages
+                # Normalization does not make sense if mini batchsize == 1, see GH issue #325
+                if self.normalize_advantage and len(advantages) > 1:
+                    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+
+                # ratio between old and new policy, should be one at the first iteration
+                ratio = th.exp(log_prob - rollout_data.old_log_prob)
+
+                # clipped surrogate loss
+                policy_loss_1 = advantages * ratio
+                policy_loss_2 = advantages * th.clamp(ratio, 1 - clip_range, 1 + clip_range)
+                policy_loss = -th.min(policy_loss_1, policy_loss_2).mean()
+
+                # Logging
+                pg_losses.append(policy_loss.item())
+                clip_fraction = th.mean((th.abs(ratio - 1) > clip_range).float()).item()
+                clip_fractions.append(clip_fraction)
+
+                if self.clip_range_vf is None:
+                    # No clipping
+                    values_pred = values
+                else:
+                    # Clip the difference between old and new value
+                    # NOTE: this depends on the reward scaling
+                    values_pred = rollout_data.old_values + th.clamp(
+                        values - rollout_data.old_values, -clip_range_vf, clip_range_vf
+                    )
+                # Value loss using the TD(gae_lambda) target
+                value_loss = F.mse_loss(rollout_data.returns, values_pred)
+                value_losses.append(value_loss.item())
+
+                # Entropy loss favor exploration
+                if entropy is None:
+                    # Approximate entropy when no analytical form
+                    entropy_loss = -th.mean(-log_prob)
+                else:
+                    entropy_loss = -th.mean(entropy)
+
+                entropy_losses.append(entropy_loss.item())
+
+                loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
+                if anchor_coef > 0:
+                    with th.no_grad():
+                        reference = self.anchor_policy.get_distribution(rollout_data.observations)
+                    current = self.policy.get_distribution(rollout_data.observations)
+                    loss = loss + self._anchor_loss(reference, current, anchor_coef, anchor_kls)
+
+                # Calculate approximate form of reverse KL Divergence for early stopping
+                # see issue #417: https://github.com/DLR-RM/stable-baselines3/issues/417
+                # and discussion in PR #419: https://github.com/DLR-RM/stable-baselines3/pull/419
+                # and Schulman blog: http://joschu.net/blog/kl-approx.html
+                with th.no_grad():
+                    log_ratio = log_prob - rollout_data.old_log_prob
+                    approx_kl_div = th.mean((th.exp(log_ratio) - 1) - log_ratio).cpu().numpy()
+                    approx_kl_divs.append(approx_kl_div)
+
+                if self.target_kl is not None and approx_kl_div > 1.5 * self.target_kl:
+                    continue_training = False
+                    if self.verbose >= 1:
+                        print(f"Early stopping at step {epoch} due to reaching max kl: {approx_kl_div:.2f}")
+                    break
+
+                # Optimization step
+                self.policy.optimizer.zero_grad()
+                loss.backward()
+                if critic_only:
+                    self._drop_actor_grads()
+                # Clip grad norm
+                th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+                self.policy.optimizer.step()
+
+            self._n_updates += 1
+            if not continue_training:
+                break
+
+        explained_var = explained_variance(self.rollout_buffer.values.flatten(), self.rollout_buffer.returns.flatten())
+
+        # Logs
+        self.logger.record("train/entropy_loss", np.mean(entropy_losses))
+        self.logger.record("train/policy_gradient_loss", np.mean(pg_losses))
+        self.logger.record("train/value_loss", np.mean(value_losses))
+        self.logger.record("train/approx_kl", np.mean(approx_kl_divs))
+        self.logger.record("train/clip_fraction", np.mean(clip_fractions))
+        self.logger.record("train/loss", loss.item())
+        self.logger.record("train/explained_variance", explained_var)
+        if hasattr(self.policy, "log_std"):
+            self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
+
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/clip_range", clip_range)
+        if self.clip_range_vf is not None:
+            self.logger.record("train/clip_range_vf", clip_range_vf)
+        self._log_finetune(anchor_coef, critic_only, anchor_kls)
+
+
+def finetune_class(algo_cls: type) -> type | None:
+    """The fine-tuning variant of an algorithm class: PPO and RecurrentPPO have one, others (subclasses too) not."""
+    from sb3_contrib import RecurrentPPO
+
+    if algo_cls is PPO:
+        return FinetunePPO
+    if algo_cls is RecurrentPPO:
+        from sb3_plus.training.finetune_recurrent import FinetuneRecurrentPPO
+
+        return FinetuneRecurrentPPO
+    return None
