@@ -61,8 +61,14 @@ def test_anchor_kl_is_zero_for_the_pretrained_policy_and_pulls_a_changed_one_bac
     model.begin_finetune()
     with th.no_grad():  # the policy drifts away from the anchor
         model.policy.action_net.weight.add_(th.randn_like(model.policy.action_net.weight))
+
+    def second_pass(*args):
+        raise AssertionError("the policy's distribution is the one evaluate_actions built")
+
+    model.policy.get_distribution = second_pass
     kls = _learn_rollouts(model, 4, "finetune/anchor_kl")
     assert kls[0] > 1e-3 and kls[-1] < kls[0] / 2, kls  # positive, and the loss pulls the policy back
+    assert "_get_action_dist_from_latent" not in vars(model.policy)   # the policy is left as it was
 
 
 def test_anchor_coefficient_decays_on_schedule():
@@ -216,6 +222,7 @@ def test_finetune_applies_after_pretraining_only(tmp_path):
                                                 "finetune.learning_rate:0.0003"]) == (settings, 3e-4, 0.05)
     assert plan(pretrain="dagger", hyperparams=["finetune.anchor.kl_coef:0", "finetune.critic_only.steps:0"])[0] \
         is None   # nothing left to differ from plain RL
+    assert plan(pretrain="dagger", hyperparams=["finetune:null"]) == (None, 1e-3, 0.01)   # all of it off
 
 
 # --------------------------------------------------------------------------- training runs

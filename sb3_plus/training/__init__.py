@@ -5,6 +5,7 @@
 - ``envs``: training and evaluation envs, built the same way.
 - ``callbacks``: evaluation on validation seeds, atomic checkpoints, the wall budget.
 - ``pretrain``: BC / DAgger / GAIL / AIRL before RL.
+- ``finetune`` (+ ``finetune_recurrent``): RL after pretraining with a critic-only start and a KL anchor.
 - ``run``: :func:`train`, the phases in order.
 """
 

@@ -27,7 +27,8 @@ restores the schedules, and ``set_anchor`` the pretrained policy (a run keeps it
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import torch as th
@@ -40,8 +41,9 @@ from torch.nn import functional as F
 from sb3_plus.config.finetune import ANCHOR_DECAYS, FinetuneSettings
 from sb3_plus.errors import BadOptionError
 
-__all__ = ["ANCHOR_DECAYS", "FinetuneMixin", "FinetunePPO", "FinetuneSettings", "anchor_coef_at", "distribution_kl",
-           "finetune_class", "frozen_copy"]
+__all__ = ["ANCHOR_DECAYS", "FinetuneMixin", "FinetunePPO", "FinetuneSettings", "KeptDistribution", "anchor_coef_at",
+           "distribution_kl", "finetune_class", "frozen_copy", "keep_distribution"]
+
 
 def anchor_coef_at(kl_coef: float, decay: str, decay_steps: int, steps: int) -> float:
     """The anchor's weight ``steps`` env steps after the policy started to move.
@@ -76,6 +78,37 @@ def distribution_kl(reference: Distribution, current: Distribution) -> th.Tensor
         return th.stack([th.distributions.kl_divergence(p, q) for p, q in zip(ref, cur)], dim=1).sum(dim=1)
     kl = th.distributions.kl_divergence(ref, cur)
     return kl.sum(dim=tuple(range(1, kl.dim()))) if kl.dim() > 1 else kl
+
+
+class KeptDistribution:
+    """The action distribution a policy built inside :func:`keep_distribution` (``None`` if it built none)."""
+
+    distribution: Distribution | None = None
+
+
+@contextmanager
+def keep_distribution(policy: th.nn.Module, keep: bool) -> Iterator[KeptDistribution]:
+    """Keep the action distribution that ``policy.evaluate_actions`` builds, so that the anchor's KL needs no
+    second forward pass through the policy (a pixel policy's features and LSTM cost most of an update).
+
+    :param policy: an SB3 actor-critic policy (its ``_get_action_dist_from_latent`` is wrapped meanwhile).
+    :param keep: whether to keep it (otherwise nothing is wrapped).
+    """
+    kept = KeptDistribution()
+    build = getattr(policy, "_get_action_dist_from_latent", None)
+    if not keep or build is None:
+        yield kept
+        return
+
+    def keeping(latent_pi: th.Tensor) -> Distribution:
+        kept.distribution = build(latent_pi)
+        return kept.distribution
+
+    policy._get_action_dist_from_latent = keeping
+    try:
+        yield kept
+    finally:
+        del policy._get_action_dist_from_latent
 
 
 class FinetuneMixin:
@@ -178,9 +211,21 @@ class FinetuneMixin:
             bias += offset
         self.value_bias_fitted = True
 
-    def _anchor_loss(self, reference: Distribution, current: Distribution, coef: float, kls: list[float],
+    def _anchor_loss(self, inputs: tuple[Any, ...], kept: KeptDistribution, coef: float, kls: list[float],
                      mask: th.Tensor | None = None) -> th.Tensor:
-        """``coef * mean KL(reference || current)`` over the (unpadded) samples; the mean KL goes to ``kls``."""
+        """``coef * mean KL(pi_pretrained || pi)`` over the (unpadded) samples; the mean KL goes to ``kls``.
+
+        :param inputs: what ``get_distribution`` takes (observations; a recurrent policy's LSTM states and
+            episode starts too).
+        :param kept: the distribution of the policy on them, as ``evaluate_actions`` built it.
+        """
+        def distribution(policy: th.nn.Module) -> Distribution:
+            out = policy.get_distribution(*inputs)
+            return out[0] if isinstance(out, tuple) else out  # a recurrent policy's comes with its LSTM states
+
+        with th.no_grad():
+            reference = distribution(self.anchor_policy)
+        current = kept.distribution if kept.distribution is not None else distribution(self.policy)
         kl = distribution_kl(reference, current)
         mean = kl.mean() if mask is None else kl[mask].mean()
         kls.append(mean.item())
@@ -236,7 +281,8 @@ class FinetunePPO(FinetuneMixin, PPO):
                     # Convert discrete action from float to long
                     actions = rollout_data.actions.long().flatten()
 
-                values, log_prob, entropy = self.policy.evaluate_actions(rollout_data.observations, actions)
+                with keep_distribution(self.policy, anchor_coef > 0) as kept:
+                    values, log_prob, entropy = self.policy.evaluate_actions(rollout_data.observations, actions)
                 values = values.flatten()
                 # Normalize advantage
                 advantages = rollout_data.advantages
@@ -281,10 +327,7 @@ class FinetunePPO(FinetuneMixin, PPO):
 
                 loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
                 if anchor_coef > 0:
-                    with th.no_grad():
-                        reference = self.anchor_policy.get_distribution(rollout_data.observations)
-                    current = self.policy.get_distribution(rollout_data.observations)
-                    loss = loss + self._anchor_loss(reference, current, anchor_coef, anchor_kls)
+                    loss = loss + self._anchor_loss((rollout_data.observations,), kept, anchor_coef, anchor_kls)
 
                 # Calculate approximate form of reverse KL Divergence for early stopping
                 # see issue #417: https://github.com/DLR-RM/stable-baselines3/issues/417

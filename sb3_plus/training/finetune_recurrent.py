@@ -8,7 +8,7 @@ from gymnasium import spaces
 from sb3_contrib import RecurrentPPO
 from stable_baselines3.common.utils import explained_variance
 
-from sb3_plus.training.finetune import FinetuneMixin
+from sb3_plus.training.finetune import FinetuneMixin, keep_distribution
 
 
 class FinetuneRecurrentPPO(FinetuneMixin, RecurrentPPO):
@@ -52,12 +52,13 @@ class FinetuneRecurrentPPO(FinetuneMixin, RecurrentPPO):
                 # Convert mask from float to bool
                 mask = rollout_data.mask > 1e-8
 
-                values, log_prob, entropy = self.policy.evaluate_actions(
-                    rollout_data.observations,
-                    actions,
-                    rollout_data.lstm_states,
-                    rollout_data.episode_starts,
-                )
+                with keep_distribution(self.policy, anchor_coef > 0) as kept:
+                    values, log_prob, entropy = self.policy.evaluate_actions(
+                        rollout_data.observations,
+                        actions,
+                        rollout_data.lstm_states,
+                        rollout_data.episode_starts,
+                    )
 
                 values = values.flatten()
                 # Normalize advantage
@@ -106,10 +107,7 @@ class FinetuneRecurrentPPO(FinetuneMixin, RecurrentPPO):
                 if anchor_coef > 0:
                     # the pretrained policy on the same sequences, from the rollout's LSTM states
                     sequence = (rollout_data.observations, rollout_data.lstm_states.pi, rollout_data.episode_starts)
-                    with th.no_grad():
-                        reference = self.anchor_policy.get_distribution(*sequence)[0]
-                    current = self.policy.get_distribution(*sequence)[0]
-                    loss = loss + self._anchor_loss(reference, current, anchor_coef, anchor_kls, mask)
+                    loss = loss + self._anchor_loss(sequence, kept, anchor_coef, anchor_kls, mask)
 
                 # Calculate approximate form of reverse KL Divergence for early stopping
                 # see issue #417: https://github.com/DLR-RM/stable-baselines3/issues/417
