@@ -247,6 +247,33 @@ class FinetuneMixin:
         if kls:
             self.logger.record("finetune/anchor_kl", float(np.mean(kls)))
 
+    def _optimize(self, loss: th.Tensor, critic_only: bool) -> None:
+        """One optimizer step on ``loss``; in the critic-only phase the action path's gradients are dropped."""
+        self.policy.optimizer.zero_grad()
+        loss.backward()
+        if critic_only:
+            self._drop_actor_grads()
+        th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+        self.policy.optimizer.step()
+
+    def _log_update(self, entropy_losses: list, pg_losses: list, value_losses: list, approx_kl_divs: list,
+                    clip_fractions: list, loss: th.Tensor, clip_range: float, clip_range_vf: float | None) -> None:
+        """The update's log lines, as PPO and RecurrentPPO write them."""
+        explained_var = explained_variance(self.rollout_buffer.values.flatten(), self.rollout_buffer.returns.flatten())
+        self.logger.record("train/entropy_loss", np.mean(entropy_losses))
+        self.logger.record("train/policy_gradient_loss", np.mean(pg_losses))
+        self.logger.record("train/value_loss", np.mean(value_losses))
+        self.logger.record("train/approx_kl", np.mean(approx_kl_divs))
+        self.logger.record("train/clip_fraction", np.mean(clip_fractions))
+        self.logger.record("train/loss", loss.item())
+        self.logger.record("train/explained_variance", explained_var)
+        if hasattr(self.policy, "log_std"):
+            self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/clip_range", clip_range)
+        if clip_range_vf is not None:
+            self.logger.record("train/clip_range_vf", clip_range_vf)
+
 
 class FinetunePPO(FinetuneMixin, PPO):
     """PPO that fine-tunes a pretrained policy: an anchor toward it and a critic-only start (see the module
@@ -344,36 +371,14 @@ class FinetunePPO(FinetuneMixin, PPO):
                         print(f"Early stopping at step {epoch} due to reaching max kl: {approx_kl_div:.2f}")
                     break
 
-                # Optimization step
-                self.policy.optimizer.zero_grad()
-                loss.backward()
-                if critic_only:
-                    self._drop_actor_grads()
-                # Clip grad norm
-                th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-                self.policy.optimizer.step()
+                self._optimize(loss, critic_only)
 
             self._n_updates += 1
             if not continue_training:
                 break
 
-        explained_var = explained_variance(self.rollout_buffer.values.flatten(), self.rollout_buffer.returns.flatten())
-
-        # Logs
-        self.logger.record("train/entropy_loss", np.mean(entropy_losses))
-        self.logger.record("train/policy_gradient_loss", np.mean(pg_losses))
-        self.logger.record("train/value_loss", np.mean(value_losses))
-        self.logger.record("train/approx_kl", np.mean(approx_kl_divs))
-        self.logger.record("train/clip_fraction", np.mean(clip_fractions))
-        self.logger.record("train/loss", loss.item())
-        self.logger.record("train/explained_variance", explained_var)
-        if hasattr(self.policy, "log_std"):
-            self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
-
-        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        self.logger.record("train/clip_range", clip_range)
-        if self.clip_range_vf is not None:
-            self.logger.record("train/clip_range_vf", clip_range_vf)
+        self._log_update(entropy_losses, pg_losses, value_losses, approx_kl_divs, clip_fractions, loss, clip_range,
+                         clip_range_vf if self.clip_range_vf is not None else None)
         self._log_finetune(anchor_coef, critic_only, anchor_kls)
 
 
