@@ -138,6 +138,7 @@ def check_observation_shape(expected: tuple[int, ...] | None, space: gym.Space, 
 
 #: Hyperparameters that only one algorithm saves in ``data`` (checked in this order).
 _ALGO_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ppo_rnd", ("int_coef", "ext_coef", "update_proportion")),
     ("trpo", ("cg_max_steps",)),
     ("ars", ("n_delta",)),
     ("tqc", ("top_quantiles_to_drop_per_net",)),
@@ -156,7 +157,9 @@ def algo_from_zip(saved: ModelZip) -> str | None:
     from sb3_plus.config import ALGOS
 
     algo = next((key for key, fields in _ALGO_FIELDS if all(f in saved.data for f in fields)), None)
-    if algo == "ppo":
+    if algo == "ppo_rnd":
+        algo = "ppo_lstm_rnd" if "recurrent" in saved.policy_module else "ppo_rnd"
+    elif algo == "ppo":
         module = saved.policy_module
         algo = "ppo_lstm" if "recurrent" in module else "ppo_mask" if "maskable" in module else "ppo"
     elif algo == "td3" and saved.data.get("policy_delay") == 1 and not saved.data.get("target_noise_clip"):

@@ -17,6 +17,7 @@ import sys
 from typing import Sequence
 
 from sb3_plus.cli_common import make_parser, parse_kv, print_json, run_cli
+from sb3_plus.config.keys import VEC_ENV_CLASSES
 from sb3_plus.training import PRETRAIN_METHODS, TrainOptions, TrainResult, train
 
 __all__ = ["build_parser", "main", "train"]
@@ -61,9 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--adversarial-timesteps", type=int, default=None, help="GAIL/AIRL generator steps")
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
     p.add_argument("--n-envs", type=int, default=None, help="parallel envs (default: the config's)")
-    p.add_argument("--vec-env", choices=("dummy", "subproc"), default=None,
-                   help="vectorised env class (default: the config's)")
-    p.add_argument("--torch-threads", type=int, default=None, help="torch threads (default 1)")
+    p.add_argument("--vec-env", choices=VEC_ENV_CLASSES, default=None,
+                   help="vectorised envs: dummy (one process), subproc (one process per env), workers (a few processes, several envs each, shared memory; default: the config's)")
+    p.add_argument("--torch-threads", type=int, default=None, help="torch threads while envs step (default 1)")
+    p.add_argument("--update-threads", type=int, default=None,
+                   help="torch threads of gradient updates and pretraining (default: one per core, at most 4)")
     p.add_argument("--max-minutes", type=float, default=None, help="wall budget of the run, pretraining included; RL stops when it is spent")
     p.add_argument("--verbose", type=int, default=1, help="0 silent, 1 info, 2 SB3 logs too")
     return p
@@ -85,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> TrainResult:
         progress=sys.stderr.isatty() if args.progress is None else args.progress,
         pretrain_kwargs=pretrain_kwargs or None, device=args.device, n_envs=args.n_envs, vec_env=args.vec_env,
         env_kwargs=parse_kv(args.env_kwargs, "env kwarg") if args.env_kwargs else None,
-        torch_threads=args.torch_threads, verbose=args.verbose, expert=args.expert, route=args.route,
+        torch_threads=args.torch_threads, update_threads=args.update_threads, verbose=args.verbose,
+        expert=args.expert, route=args.route,
         max_seconds=args.max_minutes * 60 if args.max_minutes else None,
         command="python -m sb3_plus.train " + " ".join(shlex.quote(a) for a in argv_list),
     ))

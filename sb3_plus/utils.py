@@ -24,12 +24,38 @@ def set_torch_threads(n_threads: int | None = None) -> int:
     """
     import torch
 
-    if n_threads is None:
-        n_threads = int(os.environ.get("SB3PLUS_TORCH_THREADS", "1"))
-    n_threads = max(1, int(n_threads))
+    n_threads = default_torch_threads() if n_threads is None else max(1, int(n_threads))
     if torch.get_num_threads() != n_threads:
         torch.set_num_threads(n_threads)
     return n_threads
+
+
+def default_torch_threads() -> int:
+    """``SB3PLUS_TORCH_THREADS``, else 1."""
+    return max(1, int(os.environ.get("SB3PLUS_TORCH_THREADS", "1")))
+
+
+def default_update_threads() -> int:
+    """Torch threads for gradient steps: ``SB3PLUS_UPDATE_THREADS``, else one per core, at most 4.
+
+    Updates run while the envs wait, so their minibatches (hundreds of samples) can use every
+    core; beyond 4 threads the small networks here gain little.
+    """
+    value = os.environ.get("SB3PLUS_UPDATE_THREADS")
+    return max(1, int(value)) if value else max(1, min(os.cpu_count() or 1, 4))
+
+
+@contextmanager
+def torch_threads(n_threads: int) -> Iterator[None]:
+    """Run a block with ``n_threads`` torch threads, then restore the previous count."""
+    import torch
+
+    previous = torch.get_num_threads()
+    set_torch_threads(n_threads)
+    try:
+        yield
+    finally:
+        set_torch_threads(previous)
 
 
 def cache_dir(*parts: str) -> Path:

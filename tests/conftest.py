@@ -1,9 +1,14 @@
-"""Shared test set-up: one torch thread, and Minari datasets in a per-test temporary directory."""
+"""Shared test set-up: one torch thread (updates too), and Minari datasets in a per-test temporary directory."""
+
+import os
 
 import pytest
 import torch
 
 torch.set_num_threads(1)
+# tests run training in subprocesses beside the test process: more torch threads than free cores would
+# make them crawl (tests/test_train.py checks the update threads themselves)
+os.environ.setdefault("SB3PLUS_UPDATE_THREADS", "1")
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-COMMANDS = ["train", "evaluate", "collect_expert", "tune", "push_to_hub", "load_from_hub", "enjoy", "demo", "bench"]
+COMMANDS = ["train", "evaluate", "collect_expert", "tune", "push_to_hub", "load_from_hub", "enjoy", "demo", "bench",
+            "go_explore"]
 
 
 def _parser(command: str) -> argparse.ArgumentParser:
@@ -42,3 +43,15 @@ def test_every_option_has_help_and_one_default(command):
         text = formatter._get_help_string(action) % {**vars(action), "prog": parser.prog}
         assert text.count("default") <= 1, f"{command} {action.option_strings}: {text!r}"
     assert parser.description and parser.description.startswith("``python -m sb3_plus."), command
+
+
+def test_the_legacy_gym_notice_stays_off_the_commands_output():
+    """nes-py brings the legacy ``gym``, which SB3 imports when installed and which prints a notice on import."""
+    import subprocess
+    import sys
+
+    code = "import sb3_plus, stable_baselines3.common.vec_env, gym; print(gym.__version__)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip().startswith("0.26") and done.stderr == ""
+    plain = subprocess.run([sys.executable, "-c", "import gym"], capture_output=True, text=True, timeout=120)
+    assert "unmaintained" in plain.stderr, "without sb3_plus the notice appears: the test would show a regression"

@@ -212,9 +212,10 @@ def test_sigkilled_training_with_envs_in_process_leaves_no_engine(marked, tmp_pa
     run.kill_and_check(run.proc.pid, engines)
 
 
+@pytest.mark.parametrize("vec_env", ["subproc", "workers"])
 @pytest.mark.parametrize("victim", ["main", "worker"])
-def test_sigkilled_training_with_worker_envs_leaves_no_engine(marked, tmp_path, victim):
-    run = marked(*TRAIN, "--vec-env", "subproc", "--n-envs", "2", "-f", str(tmp_path / "logs"))
+def test_sigkilled_training_with_worker_envs_leaves_no_engine(marked, tmp_path, victim, vec_env):
+    run = marked(*TRAIN, "--vec-env", vec_env, "--n-envs", "2", "-f", str(tmp_path / "logs"))
     engines = run.wait_for_engines(2)
     owner = {pid: _stat(pid)[1] for pid in engines}
     workers = {ppid: _stat(ppid)[2] for ppid in owner.values()}
@@ -226,6 +227,19 @@ def test_sigkilled_training_with_worker_envs_leaves_no_engine(marked, tmp_path, 
     else:
         worker = min(workers)
         run.kill_and_check(worker, {pid: start for pid, start in engines.items() if owner[pid] == worker})
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_stopped_training_with_worker_envs_ends_workers_and_engines(marked, tmp_path, sig):
+    run = marked(*TRAIN, "--vec-env", "workers", "--n-envs", "4", "-f", str(tmp_path / "logs"))
+    engines = run.wait_for_engines(4)
+    workers = {ppid: _stat(ppid)[2] for ppid in {_stat(pid)[1] for pid in engines}}
+    assert len(workers) == 2 and run.proc.pid not in workers, "two workers, two engines each"
+    os.kill(run.proc.pid, sig)
+    assert run.proc.wait(timeout=60) != -signal.SIGKILL
+    assert "interrupted" in run.output() and "Traceback" not in run.output(), run.output()
+    assert not _wait_until_dead({**engines, **workers}, 10), "a worker or engine outlived the stopped run"
+    assert not _wait_until_dead(_marked(run.mark), 10), "a process the run started is still running"
 
 
 def test_sigkilled_tuning_worker_leaves_no_engine(marked, tmp_path):

@@ -140,6 +140,9 @@ COMMANDS = {
     "collect": Command("sb3_plus.collect_expert", _collect_argv, _staging_has_episodes,
                        lambda f, steps: [*_collect_argv(f), "--episodes", "2", "--overwrite"], lambda f: None),
     "train": Command("sb3_plus.train", _train_argv, _training, _resume_argv, lambda f: f.run / "run_info.json"),
+    # the same run with its envs in worker processes: Ctrl-C reaches them too, they must end with the run
+    "train_workers": Command("sb3_plus.train", lambda f: [*_train_argv(f), "--vec-env", "workers"], _training,
+                             _resume_argv, lambda f: f.run / "run_info.json"),
     "dagger": Command("sb3_plus.train", _dagger_argv, _dagger_round_done, lambda f, steps: _resume_argv(f, 64),
                       _dagger_writing),
     "tune": Command("sb3_plus.tune", _tune_argv, _trial_training, lambda f, steps: _tune_argv(f),
@@ -339,7 +342,7 @@ def test_kill_matrix(name, signame, tmp_path, minari_datasets_path, monkeypatch,
     _run_again(command, again, f, monkeypatch, capsys)
     assert _leftovers(tmp_path) == [], f"left after running again (made for the killed process: {planted})"
     _assert_nothing_half_written(tmp_path, monkeypatch)
-    if name in ("train", "dagger"):
+    if name in ("train", "train_workers", "dagger"):
         _assert_logs_kept(f, rows_before, [command.argv(f), again])
         info = json.loads((f.run / "run_info.json").read_text())
         assert info["num_timesteps"] >= int(again[again.index("-n") + 1])

@@ -207,3 +207,34 @@ def test_finetune_hyperparameters_apply_after_pretraining_only(tmp_path):
            (("pretrained", pretrained), ("scratch", scratch), ("explicit", explicit))}
     rl = {name: (c.algo_kwargs["learning_rate"](1.0), c.algo_kwargs["ent_coef"]) for name, c in cfg.items()}
     assert rl == {"pretrained": (2e-5, 0.0), "scratch": (0.001, 0.01), "explicit": (2e-5, 0.05)}  # --hyperparams win
+
+
+def test_updates_and_rollouts_run_on_their_own_torch_threads(tmp_path):
+    """Rollouts step the envs on ``torch_threads`` (1); gradient updates use ``update_threads`` while envs wait."""
+    import torch
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    seen = {"rollout": set(), "update": set()}
+
+    class Record(BaseCallback):
+        def _on_training_start(self) -> None:
+            train = self.model.train
+
+            def recorded_train() -> None:
+                seen["update"].add(torch.get_num_threads())
+                train()
+
+            self.model.train = recorded_train
+
+        def _on_training_end(self) -> None:
+            del self.model.train  # the model is saved next: no function of this test in its data
+
+        def _on_step(self) -> bool:
+            seen["rollout"].add(torch.get_num_threads())
+            return True
+
+    result = train("ppo", "MazeEasy-v0", n_timesteps=256, log_folder=str(tmp_path), eval_freq=0, verbose=0,
+                   update_threads=2, callback=Record(), hyperparams={"n_envs": 2, "n_steps": 64, "batch_size": 64})
+    assert seen == {"rollout": {1}, "update": {2}}
+    assert torch.get_num_threads() == 1, "the thread count is restored after training"
+    assert json.loads((result.run_dir / "run_info.json").read_text())["update_threads"] == 2

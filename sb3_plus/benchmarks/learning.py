@@ -27,9 +27,9 @@ def bench_e2e(budget_minutes: float = 10.0, eval_episodes: int = 100, validation
     ``eval_episodes`` held-out seeds (10000+) that no step of the run has seen.
     """
     from sb3_plus.data.collect import collect_expert
-    from sb3_plus.evaluate import evaluate
     from sb3_plus.evaluation import VALIDATION_SEED
     from sb3_plus.training import train
+    from sb3_plus.training.run import PRETRAINED_MODEL
 
     budget = budget_minutes * 60
     # the closing validation evaluation runs after RL and must fit in the budget: 50 episodes of a
@@ -51,11 +51,11 @@ def bench_e2e(budget_minutes: float = 10.0, eval_episodes: int = 100, validation
         wall = time.perf_counter() - start
         best = result.run_dir / "best_model.zip"
         chosen = best if best.exists() else result.model_path
-        final = evaluate(result.model_path, ENV, episodes=eval_episodes, seed=10_000).summary()
-        picked = final if chosen == result.model_path else evaluate(chosen, ENV, episodes=eval_episodes,
-                                                                    seed=10_000).summary()
+        final = _held_out(result.model_path, eval_episodes)
+        picked = final if chosen == result.model_path else _held_out(chosen, eval_episodes)
+        pretrained = result.run_dir / PRETRAINED_MODEL
+        before_rl = _held_out(pretrained, eval_episodes) if pretrained.exists() else None
         pre = result.pretrain or {}
-        before_rl = _dagger_policy_success(result.run_dir, eval_episodes) if arm == "dagger" else None
         validation = _validation_record(result.run_dir)
         rows.append({
             "setting": {"scratch": "RecurrentPPO from scratch", "bc": "100 expert episodes -> BC -> RecurrentPPO",
@@ -63,23 +63,26 @@ def bench_e2e(budget_minutes: float = 10.0, eval_episodes: int = 100, validation
             "arm": arm, "wall_minutes": round(wall / 60, 2), "collect_seconds": round(collect_seconds, 1),
             "pretrain_seconds": round(pre.get("total_seconds", 0.0), 1), "rl_steps": result.num_timesteps,
             "model": chosen.name, "chosen_at_rl_steps": validation.get("best_at_steps"),
-            "held_out_success_rate": picked["success_rate"], "mean_return": round(picked["mean_return"], 3),
-            "mean_length": round(picked["mean_length"], 1), "eval_episodes": picked["episodes"],
-            "final_model": {"held_out_success_rate": final["success_rate"],
-                            "mean_return": round(final["mean_return"], 3)},
+            "held_out_success_rate": picked["success_rate"], "mean_return": picked["mean_return"],
+            "mean_length": picked["mean_length"], "eval_episodes": eval_episodes,
+            "final_model": final,
+            "after_pretraining": None if before_rl is None else dict(
+                before_rl, minutes=round((collect_seconds + pre.get("total_seconds", 0.0)) / 60, 2)),
+            "final_beats_pretrained": None if before_rl is None else
+            final["success_rate"] > before_rl["success_rate"],
             "validation": validation,
-            "after_pretraining": None if before_rl is None else {
-                "held_out_success_rate": before_rl, "eval_episodes": eval_episodes,
-                "minutes": round((collect_seconds + pre.get("total_seconds", 0.0)) / 60, 2)},
             "dagger_rounds": [{k: r[k] for k in ("round", "beta", "learner_agreement", "eval_success",
                                                  "dataset_steps", "seconds")} for r in pre.get("rounds", [])],
             "run_dir": str(result.run_dir)})
         print(json.dumps(rows[-1]), flush=True)
-    return save_result("e2e_mywayhome", {
+    # a run of some settings only does not replace the full comparison
+    name = "e2e_mywayhome" if set(arms) == set(E2E_ARMS) else "e2e_mywayhome_" + "_".join(arms)
+    return save_result(name, {
         "env": ENV, "budget_minutes": budget_minutes, "rows": rows,
         "eval_seeds": f"10000-{10_000 + eval_episodes - 1}",
         "validation_seeds": f"{VALIDATION_SEED}-{VALIDATION_SEED + validation_episodes - 1}",
-        "command": f"python -m sb3_plus.bench --only e2e --budget-minutes {budget_minutes}"})
+        "command": f"python -m sb3_plus.bench --only e2e --budget-minutes {budget_minutes}"
+                   + ("" if set(arms) == set(E2E_ARMS) else " --arms " + " ".join(arms))})
 
 
 def _validation_record(run_dir: Path) -> dict[str, Any]:
@@ -98,23 +101,14 @@ def _validation_record(run_dir: Path) -> dict[str, Any]:
     return {"at_steps": steps, "success_rates": rates, "best_at_steps": steps[best_evaluation(rates, returns)]}
 
 
-def _dagger_policy_success(run_dir: Path, episodes: int) -> float:
-    """Held-out success of the policy as DAgger left it (its last round's weights), before any RL."""
-    import torch as th
+def _held_out(model_path: Path, episodes: int) -> dict[str, Any]:
+    """Success on the held-out seeds (10000+), greedy and with sampled actions, and the greedy return and length."""
+    from sb3_plus.models import evaluate_saved_model
 
-    from sb3_plus.config import ALGOS, load_saved_config
-    from sb3_plus.envs import make_env
-    from sb3_plus.evaluation import evaluate_model
-
-    config = load_saved_config(run_dir / "config.yml", "ppo_lstm")
-    env = make_env(ENV, **config.env_kwargs)
-    try:
-        model = ALGOS["ppo_lstm"](config.policy, env, seed=0, **config.model_kwargs())
-        state = json.loads((run_dir / "dagger" / "state.json").read_text())
-        model.policy.load_state_dict(th.load(run_dir / "dagger" / state["policy"], weights_only=True))
-        return evaluate_model(model, env, episodes, 10_000).success_rate
-    finally:
-        env.close()
+    greedy = evaluate_saved_model(model_path, ENV, episodes=episodes, seed=10_000).summary()
+    sampled = evaluate_saved_model(model_path, ENV, episodes=episodes, seed=10_000, deterministic=False).summary()
+    return {"success_rate": greedy["success_rate"], "sampled_success_rate": sampled["success_rate"],
+            "mean_return": round(greedy["mean_return"], 3), "mean_length": round(greedy["mean_length"], 1)}
 
 
 def bench_maze(rounds: int = 8, eval_episodes: int = 100) -> dict[str, Any]:

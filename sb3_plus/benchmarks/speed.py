@@ -19,36 +19,102 @@ def bench_collect(episodes: int = 200) -> dict[str, Any]:
                                         "--measure-raw"})
 
 
-def _fps(algo: str, policy: str, env_kwargs: dict[str, Any], hyper: dict[str, Any], steps: int) -> float:
-    from sb3_plus.config import ALGOS
+def _raw_env_rate(env_kwargs: dict[str, Any], steps: int = 3000) -> float:
+    """Agent steps/s of one env in this process, random actions, no learning: the game's own speed here."""
+    import numpy as np
+
+    from sb3_plus.envs import make_env
+
+    env = make_env(ENV, **env_kwargs)
+    try:
+        env.reset(seed=0)
+        actions = np.random.default_rng(0).integers(0, env.action_space.n, steps)
+        start = time.perf_counter()
+        for action in actions:
+            _, _, terminated, truncated, _ = env.step(int(action))
+            if terminated or truncated:
+                env.reset()
+        return steps / (time.perf_counter() - start)
+    finally:
+        env.close()
+
+
+def _collection_rate(env_kwargs: dict[str, Any], n_envs: int, vec_env: str, steps: int = 4096) -> float:
+    """Agent steps/s of the vectorised envs alone (random actions, no policy, no update)."""
+    import numpy as np
+
     from sb3_plus.training.envs import make_vec_env_for
 
-    venv = make_vec_env_for(ENV, hyper.pop("n_envs", 8), 0, env_kwargs)
+    venv = make_vec_env_for(ENV, n_envs, 0, env_kwargs, vec_env)
     try:
-        model = ALGOS[algo](policy, venv, seed=0, verbose=0, **hyper)
+        venv.reset()
+        rng = np.random.default_rng(0)
         start = time.perf_counter()
-        model.learn(steps)
-        return model.num_timesteps / (time.perf_counter() - start)
+        for _ in range(steps // n_envs):
+            venv.step(rng.integers(0, venv.action_space.n, n_envs))
+        return (steps // n_envs) * n_envs / (time.perf_counter() - start)
     finally:
         venv.close()
 
 
-def bench_fps(steps: int = 4096) -> dict[str, Any]:
-    from sb3_plus.config import load_hyperparams
+def _fps(algo_cls: type, policy: str, env_kwargs: dict[str, Any], hyper: dict[str, Any], steps: int,
+         vec_env: str = "dummy", update_threads: int = 1) -> float:
+    """Training agent steps/s over ``steps`` steps after one warm-up rollout and update."""
+    from sb3_plus.training.callbacks import UpdateThreads
+    from sb3_plus.training.envs import make_vec_env_for
+    from sb3_plus.utils import set_torch_threads
 
+    hyper = dict(hyper)
+    venv = make_vec_env_for(ENV, hyper.pop("n_envs", 8), 0, env_kwargs, vec_env)
+    threads = UpdateThreads(1, update_threads)
+    try:
+        model = algo_cls(policy, venv, seed=0, verbose=0, **hyper)
+        model.learn(model.n_steps * model.n_envs, callback=threads)
+        start = time.perf_counter()
+        model.learn(steps, reset_num_timesteps=False, callback=threads)
+        return steps / (time.perf_counter() - start)
+    finally:
+        venv.close()
+        set_torch_threads(1)
+
+
+def bench_fps(steps: int = 8192) -> dict[str, Any]:
+    """Training steps/s on MyWayHome, as a ratio to the raw env rate measured in the same run.
+
+    Per algorithm: plain SB3 defaults (NatureCNN 84x84); plain SB3 / sb3-contrib with sb3-plus's network
+    and config (SmallCNN 64x64, same batch sizes; envs in the learner's process, one torch thread); and
+    sb3-plus as ``train`` runs it (``ALGOS`` classes, the config's ``vec_env_class``, update threads).
+    """
+    import sb3_contrib
+    import stable_baselines3 as sb3
+
+    from sb3_plus.config import ALGOS, load_hyperparams
+    from sb3_plus.utils import default_update_threads
+
+    raw = _raw_env_rate(load_hyperparams("ppo_lstm", ENV).env_kwargs)
     rows = []
-    for algo in ("ppo", "ppo_lstm"):
+    for algo, plain_cls in (("ppo", sb3.PPO), ("ppo_lstm", sb3_contrib.RecurrentPPO)):
         config = load_hyperparams(algo, ENV)
-        ours = _fps(algo, config.policy, config.env_kwargs, {"n_envs": config.n_envs, **config.model_kwargs()}, steps)
+        hyper = {"n_envs": config.n_envs, **config.model_kwargs()}
         plain_policy = "CnnPolicy" if algo == "ppo" else "CnnLstmPolicy"
         # SB3 defaults: 84x84 observations, NatureCNN, n_steps 2048 (ppo) / 128 (ppo_lstm), 10 epochs; 2 envs
-        plain = _fps(algo, plain_policy, {"resolution": 84, "frame_stack": 4 if algo == "ppo" else 1},
-                     {"n_envs": 2}, steps)
-        rows.append({"algo": algo, "sb3plus_fps": round(ours, 1), "plain_sb3_fps": round(plain, 1),
-                     "ratio": round(ours / plain, 2), "sb3plus_policy": f"{config.policy} + SmallCNN 64x64",
-                     "plain_policy": f"{plain_policy} NatureCNN 84x84 (SB3 defaults)"})
-    return save_result("fps", {"env": ENV, "steps_measured": steps, "rows": rows,
-                         "command": "python -m sb3_plus.bench --only fps"})
+        measured = {
+            "SB3 defaults (NatureCNN 84x84)": _fps(
+                plain_cls, plain_policy, {"resolution": 84, "frame_stack": 4 if algo == "ppo" else 1},
+                {"n_envs": 2}, steps // 2),
+            "SB3 + sb3-plus network and config": _fps(plain_cls, config.policy, config.env_kwargs, hyper, steps),
+            "sb3-plus": _fps(ALGOS[algo], config.policy, config.env_kwargs, hyper, steps, config.vec_env_class,
+                             default_update_threads()),
+        }
+        for setting, fps in measured.items():
+            rows.append({"algo": algo, "setting": setting, "steps_per_s": round(fps, 1),
+                         "ratio_to_raw": round(fps / raw, 3)})
+        print(json.dumps(rows[-3:]), flush=True)
+    collection = {vec_env: round(_collection_rate(load_hyperparams("ppo_lstm", ENV).env_kwargs, 8, vec_env), 1)
+                  for vec_env in ("dummy", "workers")}
+    return save_result("fps", {"env": ENV, "steps_measured": steps, "raw_env_steps_per_s": round(raw, 1),
+                               "collection_only_steps_per_s": collection, "rows": rows,
+                               "command": "python -m sb3_plus.bench --only fps"})
 
 
 BC_STYLES = ("waypoint", "hysteresis")

@@ -69,3 +69,6 @@ __all__ = [
     "save_config",
     "schedule_to_yaml",
 ]
+
+import sb3_plus.exploration  # noqa: E402,F401  registers ppo_rnd and ppo_lstm_rnd
+import sb3_plus.policies.explorer_follower_ppo  # noqa: E402,F401  registers ppo_explorer_follower

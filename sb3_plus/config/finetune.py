@@ -31,6 +31,7 @@ from stable_baselines3 import PPO
 from sb3_plus.config.errors import did_you_mean
 from sb3_plus.config.keys import RUN_OPTIONS
 from sb3_plus.errors import BadOptionError
+from sb3_plus.policies.recurrent import RecurrentPPO as OneCallRecurrentPPO
 
 if TYPE_CHECKING:
     from sb3_plus.config.entry import EntryParser
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 ANCHOR_DECAYS = ("linear", "exponential", "constant")
 #: Algorithms whose fine-tuning variant has the anchor and the critic-only phase (exactly these classes:
 #: a subclass has its own ``train()``).
-FINETUNE_ALGOS = (PPO, RecurrentPPO)
+FINETUNE_ALGOS = (PPO, RecurrentPPO, OneCallRecurrentPPO)
 #: Keys of ``finetune:`` that are not hyperparameters of the algorithm.
 FINETUNE_KEYS = ("anchor", "critic_only")
 ANCHOR_KEYS = ("kl_coef", "decay_steps", "decay")

@@ -17,7 +17,7 @@ ZOO_KEYS: dict[str, str] = {
     "normalize_kwargs": "VecNormalize arguments",
     "env_wrapper": "gymnasium wrappers by import path (rl_zoo3 form)",
     "env_kwargs": "keyword arguments of the env",
-    "vec_env_class": "'dummy' or 'subproc'",
+    "vec_env_class": "'dummy', 'subproc' or 'workers'",
     "policy_kwargs": "policy constructor arguments",
     "noise_type": "action noise of off-policy algorithms",
     "noise_std": "action noise scale",
@@ -55,7 +55,7 @@ ZOO_EXAMPLES = {
     "success_threshold": 0.8, "reward_threshold": 475, "eval_freq": 25000, "eval_episodes": 10, "seq_len": 32,
     "noise_std": 0.1, "pretrain": "{method: bc, epochs: 5}", "normalize_kwargs": "{norm_reward: false}",
 }
-VEC_ENV_CLASSES = ("dummy", "subproc")
+VEC_ENV_CLASSES = ("dummy", "subproc", "workers")
 #: Policy constructor arguments the algorithm fills in itself.
 POLICY_SET_BY_ALGO = frozenset({"observation_space", "action_space", "lr_schedule"})
 #: Types of policy kwargs that name classes, for policies that take them through ``**kwargs``.

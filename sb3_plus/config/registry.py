@@ -29,10 +29,13 @@ ALGOS: dict[str, type[BaseAlgorithm]] = {
     "sac": sb3.SAC,
     "td3": sb3.TD3,
 }
-for _key, _name in (("ppo_lstm", "RecurrentPPO"), ("qrdqn", "QRDQN"), ("trpo", "TRPO"), ("tqc", "TQC"),
+for _key, _name in (("qrdqn", "QRDQN"), ("trpo", "TRPO"), ("tqc", "TQC"),
                     ("ars", "ARS"), ("ppo_mask", "MaskablePPO"), ("crossq", "CrossQ")):
     if hasattr(sb3_contrib, _name):
         ALGOS[_key] = getattr(sb3_contrib, _name)
+
+# ``ppo_lstm``: sb3-contrib's RecurrentPPO with one LSTM call per training minibatch, set at the end of this
+# module (sb3_plus.policies registers its extractors here when imported)
 
 
 def register_algo(name: str, cls: type[BaseAlgorithm]) -> None:
@@ -231,3 +234,13 @@ def policy_example(algo_cls: type[BaseAlgorithm]) -> str:
     """A policy name of ``algo_cls`` to show in a fix."""
     aliases = list(getattr(algo_cls, "policy_aliases", {}) or {})
     return aliases[0] if aliases else "MlpPolicy"
+
+
+def _recurrent_ppo() -> type[BaseAlgorithm]:
+    """sb3-contrib's RecurrentPPO with one LSTM call per training minibatch (:mod:`sb3_plus.policies.recurrent`)."""
+    from sb3_plus.policies.recurrent import RecurrentPPO
+
+    return RecurrentPPO
+
+
+ALGOS["ppo_lstm"] = _recurrent_ppo()

@@ -72,7 +72,7 @@ class TrainConfig:
     :param env_wrapper: rl_zoo3's ``env_wrapper`` as written (import paths, checked at load);
         :meth:`env_wrapper_fn` applies it.
     :param env_kwargs: keyword arguments for the env constructor (``make_env``).
-    :param vec_env_class: ``"dummy"`` or ``"subproc"``.
+    :param vec_env_class: ``"dummy"``, ``"subproc"`` or ``"workers"`` (:class:`sb3_plus.envs.vec_workers.WorkerVecEnv`).
     :param policy_kwargs: policy constructor arguments, with classes resolved.
     :param algo_kwargs: the remaining algorithm constructor arguments, typed (schedules are
         callables, ``train_freq`` a tuple).

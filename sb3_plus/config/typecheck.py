@@ -206,9 +206,9 @@ _AT_LEAST_ONE = frozenset({
 })
 _POSITIVE = frozenset({"learning_rate", "clip_range", "clip_range_vf", "delta_std"})
 _NON_NEGATIVE = frozenset({"n_timesteps", "learning_starts", "ent_coef", "vf_coef", "max_grad_norm", "noise_std",
-                           "target_kl", "rms_prop_eps"})
+                           "target_kl", "rms_prop_eps", "int_coef", "ext_coef"})
 _UNIT_INTERVAL = frozenset({"gamma", "gae_lambda", "tau", "exploration_fraction", "exploration_initial_eps",
-                            "exploration_final_eps", "success_threshold"})
+                            "exploration_final_eps", "success_threshold", "int_gamma"})
 
 
 def range_problem(key: str, value: Any) -> str | None:

@@ -15,10 +15,11 @@ from gymnasium.envs.registration import EnvSpec
 
 from sb3_plus.errors import BadOptionError
 from sb3_plus.envs.options import OptionSpec, check_env_options
+from sb3_plus.envs.early_stop import EarlyStop
 from sb3_plus.envs.registry import EnvFamily, UnknownEnvError, families, find_family, register_family, unknown_env_message
 
 __all__ = ["make_env", "EnvFamily", "OptionSpec", "UnknownEnvError", "register_family", "families", "env_spec_for",
-           "family_of"]
+           "family_of", "EarlyStop"]
 
 _BUILTINS_LOADED = False
 
@@ -28,7 +29,8 @@ def _load_builtin_families() -> None:
     if _BUILTINS_LOADED:
         return
     _BUILTINS_LOADED = True
-    from sb3_plus.envs import maze, vizdoom  # noqa: F401  (each registers its family)
+    from sb3_plus.envs import mario, maze, vizdoom  # noqa: F401  (each registers its family)
+    from sb3_plus.envs.doom_maps import monster_room  # noqa: F401  (VizdoomMonsterRoom-v0's family)
 
 
 def family_of(env_id: str) -> str:

@@ -328,7 +328,8 @@ _OPTIONS = {"resolution", "grayscale", "frame_skip", "frame_stack", "sticky_acti
 def make_vizdoom(env_id: str, resolution: int | tuple[int, int] = 64, grayscale: bool = True, frame_skip: int = 4,
                  frame_stack: int = 1, sticky_actions: float = 0.0, screen_resolution: str = "RES_160X120",
                  doom_map: str | None = None, doom_skill: int | None = None, episode_timeout: int | None = None,
-                 max_buttons_pressed: int | None = None, render_mode: str | None = None, game_args: str = "") -> gym.Env:
+                 max_buttons_pressed: int | None = None, render_mode: str | None = None, game_args: str = "",
+                 config_file: str | os.PathLike | None = None) -> gym.Env:
     """Build a ViZDoom scenario with sb3-plus preprocessing.
 
     :param env_id: any ``Vizdoom*-v1`` id.
@@ -342,8 +343,10 @@ def make_vizdoom(env_id: str, resolution: int | tuple[int, int] = 64, grayscale:
     :param doom_skill: difficulty 1-5.
     :param episode_timeout: episode length in tics.
     :param game_args: extra engine arguments.
+    :param config_file: a scenario ``.cfg`` to play instead of the one ``env_id`` is registered with
+        (generated maps, :mod:`sb3_plus.envs.doom_maps`); ``env_id`` then only names the env.
     """
-    if env_id not in vizdoom_env_ids():
+    if config_file is None and env_id not in vizdoom_env_ids():
         raise BadOptionError(f"{env_id!r} is not a ViZDoom scenario id; known: {', '.join(i for i in vizdoom_env_ids() if i.endswith('-v1'))}")
     try:
         screen_res = getattr(vzd.ScreenResolution, screen_resolution)
@@ -364,7 +367,13 @@ def make_vizdoom(env_id: str, resolution: int | tuple[int, int] = 64, grayscale:
     extra: dict[str, Any] = {"frame_skip": int(frame_skip)}
     if max_buttons_pressed is not None:
         extra["max_buttons_pressed"] = int(max_buttons_pressed)
-    base = gym.make(env_id, disable_env_checker=True, **extra, **config).unwrapped
+    if config_file is None:
+        base = gym.make(env_id, disable_env_checker=True, **extra, **config).unwrapped
+    else:
+        from vizdoom.gymnasium_wrapper.gymnasium_env_defns import VizdoomScenarioEnv
+
+        extra.setdefault("max_buttons_pressed", 1)  # what the registered scenario ids use
+        base = VizdoomScenarioEnv(str(Path(config_file).resolve()), **extra, **config)
     if game_args:
         base.game.add_game_args(game_args)
     if render_mode is not None:
@@ -384,13 +393,23 @@ def _build(env_id: str, **kwargs: Any) -> gym.Env:
     unknown = set(kwargs) - _OPTIONS
     if unknown:
         raise BadOptionError(f"{env_id}: unknown option(s) {sorted(unknown)}; ViZDoom options are {sorted(_OPTIONS)}")
+    if _is_generated(env_id):
+        from sb3_plus.envs.doom_maps.scenario import make_generated_env
+
+        return make_generated_env(env_id, **kwargs)
     return make_vizdoom(env_id, **kwargs)
+
+
+def _is_generated(env_id: str) -> bool:
+    from sb3_plus.envs.doom_maps.named import is_generated_id  # maps described in code: VizdoomGen-<name>-v0
+
+    return is_generated_id(env_id)
 
 
 register_family(EnvFamily(
     name="vizdoom",
-    matches=lambda env_id: env_id in vizdoom_env_ids(),
+    matches=lambda env_id: env_id in vizdoom_env_ids() or _is_generated(env_id),
     build=_build,
-    examples=["VizdoomMyWayHome-v1", "VizdoomBasic-v1", "VizdoomDeadlyCorridor-v1", "VizdoomDefendCenter-v1",
-              "VizdoomHealthGathering-v1"],
+    examples=["VizdoomMyWayHome-v1", "VizdoomBasic-v1", "VizdoomDeadlyCorridor-v1", "VizdoomGen-doorkey-v0",
+              "VizdoomDefendCenter-v1", "VizdoomHealthGathering-v1"],
 ))

@@ -16,11 +16,17 @@ from sb3_plus.experts.routes import Route, RouteError, Waypoint, load_route, rou
 __all__ = ["Route", "RouteError", "RouteMismatchError", "Waypoint", "WaypointExpert", "HysteresisExpert",
            "ExpertActionError",
            "load_route", "check_route", "route_from_dict", "expert_action_map", "ExpertController", "routes_dir",
-           "EXPERTS", "make_expert"]
+           "EXPERTS", "FAMILY_EXPERTS", "make_expert"]
 
 #: Names accepted by ``--expert``, each a style of following a route: ``waypoint`` turns whenever it
 #: faces away from the target; ``hysteresis`` turns late and then all the way (two styles of data).
 EXPERTS: dict[str, type[WaypointExpert]] = {"waypoint": WaypointExpert, "hysteresis": HysteresisExpert}
+
+
+#: Families whose expert is not a turning waypoint follower: family -> ``"module:function"`` building the
+#: expert (``function(env, expert, route)``, an object with ``act(info)``, ``reset()`` and ``route_source``).
+FAMILY_EXPERTS: dict[str, str] = {"mario": "sb3_plus.experts.mario_expert:make_mario_expert",
+                                  "monster_room": "sb3_plus.experts.monster_room:make_monster_room_expert"}
 
 
 def routes_dir() -> Path:
@@ -70,6 +76,11 @@ class ExpertController:
             candidate = routes_dir() / self.family / f"{self.map}.yaml"
             if candidate.is_file():
                 self._fixed = load_route(candidate)
+            else:
+                try:  # maps that carry their own route (sb3_plus.envs.doom_maps)
+                    self._fixed = env.get_wrapper_attr("expert_route")
+                except AttributeError:
+                    pass
         if self._fixed is not None:
             check_route_fits(self._fixed, self.where)  # before any episode, not after a dataset of failures
         self.route_source = self._fixed.source if self._fixed is not None else "planner"
@@ -130,4 +141,19 @@ def make_expert(env: gym.Env, expert: str = "waypoint", route: str | Path | Rout
     """
     if expert not in EXPERTS:
         raise BadOptionError(f"unknown expert {expert!r}. Fix: choose from {', '.join(EXPERTS)}")
+    where = env_map(env)
+    family = where.family
+    if where.env_id:  # a family of its own inside another game (the monster room is a ViZDoom map)
+        from sb3_plus.envs import UnknownEnvError, family_of
+
+        try:
+            family = family_of(where.env_id)
+        except UnknownEnvError:
+            pass
+    family_expert = FAMILY_EXPERTS.get(family)
+    if family_expert is not None:
+        import importlib
+
+        module, name = family_expert.split(":")
+        return getattr(importlib.import_module(module), name)(env, expert, route)
     return ExpertController(env, route=route, expert_class=EXPERTS[expert])

@@ -97,6 +97,9 @@ def env_map_for_id(env_id: str, env_kwargs: dict[str, Any] | None = None) -> Env
         return EnvMap("vizdoom", _vizdoom_map(env_id, options), env_id)
     if family == "maze":
         return EnvMap("maze", "procedural", env_id, options.get("fixed_layout_seed"), _maze_bounds(env_id, options))
+    if family == "mario":  # a level id names its level (1-1); random stages have one route per level
+        level = re.match(r"^SuperMarioBros-(\d+-\d+)-v0$", env_id)
+        return EnvMap("mario", level.group(1) if level else "random", env_id)
     return EnvMap(family, env_id, env_id)
 
 
@@ -144,6 +147,8 @@ def _known_maps(family: str) -> set[str]:
         from sb3_plus.envs.vizdoom import vizdoom_env_ids
 
         return {_vizdoom_map(i, {}) for i in vizdoom_env_ids()}
+    if family == "mario":
+        return {f"{w}-{s}" for w in range(1, 9) for s in range(1, 5)}
     return set()
 
 

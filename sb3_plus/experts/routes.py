@@ -37,7 +37,7 @@ import yaml
 
 from sb3_plus.errors import UserError
 
-_WAYPOINT_FIELDS = {"id", "pos", "target", "use", "use_pushed", "region"}
+_WAYPOINT_FIELDS = {"id", "pos", "target", "use", "use_pushed", "region", "action", "hold"}
 _ROUTE_FIELDS = {"family", "map", "env", "waypoints", "description", "goal", "source"}
 
 
@@ -55,6 +55,9 @@ class Waypoint:
     :param use: press USE here (once per episode).
     :param use_pushed: start as if USE had already been pressed.
     :param region: optional region tag (ViZDoom sector id, maze cell id).
+    :param action: optional action to take from here on (families whose experts act by name, e.g. Mario's
+        ``run``, ``jump``, ``long_jump``, ``wait``); the family's expert checks the name.
+    :param hold: optional number of steps the action lasts (a jump's height, a wait's length).
     """
 
     id: str
@@ -63,6 +66,8 @@ class Waypoint:
     use: bool = False
     use_pushed: bool = False
     region: int | None = None
+    action: str | None = None
+    hold: int | None = None
 
 
 @dataclass
@@ -112,6 +117,10 @@ class Route:
                 d["use_pushed"] = True
             if w.region is not None:
                 d["region"] = int(w.region)
+            if w.action is not None:
+                d["action"] = w.action
+            if w.hold is not None:
+                d["hold"] = int(w.hold)
             wps.append(d)
         out["waypoints"] = wps
         return out
@@ -222,7 +231,13 @@ def route_from_dict(data: Any, source: str = "<memory>") -> Route:
         region = item.get("region")
         if region is not None and (isinstance(region, bool) or not isinstance(region, int)):
             raise _fail(source, wid, "region", f"expected an integer, got {region!r}", "use the sector/cell number")
-        waypoints[wid] = Waypoint(wid, pos, None if target is None else str(target), region=region, **flags)
+        action, hold = item.get("action"), item.get("hold")
+        if action is not None and (not isinstance(action, str) or not action.strip()):
+            raise _fail(source, wid, "action", f"expected an action name, got {action!r}", "write e.g. action: jump")
+        if hold is not None and (isinstance(hold, bool) or not isinstance(hold, int) or hold < 1):
+            raise _fail(source, wid, "hold", f"expected a number of steps >= 1, got {hold!r}", "write e.g. hold: 8")
+        waypoints[wid] = Waypoint(wid, pos, None if target is None else str(target), region=region, action=action,
+                                  hold=hold, **flags)
     for key in ("family", "map", "env", "description"):
         if key in data and data[key] is not None and not isinstance(data[key], str):
             raise _fail(source, None, key, f"expected a string, got {data[key]!r}", f"quote the {key}")

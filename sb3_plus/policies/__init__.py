@@ -1,13 +1,14 @@
 """Custom policy parts for SB3 (registered by name for RL-Zoo configs)."""
 
+from sb3_plus.policies.recurrent import RecurrentPPO
 from sb3_plus.policies.small_cnn import SmallCNN
 
-__all__ = ["SmallCNN"]
+__all__ = ["RecurrentPPO", "SmallCNN"]
 
 
 def _register() -> None:
     try:
-        from sb3_plus.config import register_features_extractor
+        from sb3_plus.config.registry import register_features_extractor
     except ImportError:  # config module not importable: names still resolve by import
         return
     register_features_extractor("SmallCNN", SmallCNN, overwrite=True)

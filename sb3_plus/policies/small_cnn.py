@@ -33,6 +33,13 @@ class SmallCNN(BaseFeaturesExtractor):
         with th.no_grad():
             n_flat = self.cnn(th.as_tensor(observation_space.sample()[None]).float()).shape[1]
         self.linear = nn.Sequential(nn.Linear(n_flat, features_dim), nn.ReLU())
+        self._channels_last = False
 
     def forward(self, observations: th.Tensor) -> th.Tensor:
-        return self.linear(self.cnn(observations))
+        # channels-last (NHWC) convolutions: about twice as fast on CPU for stacked frames, the same for one
+        # channel; the flattened features keep the usual (C, H, W) order. The weights switch layout on the
+        # first call, after SB3's initialisation (orthogonal init needs the usual layout); values are unchanged.
+        if not self._channels_last:
+            self.cnn.to(memory_format=th.channels_last)
+            self._channels_last = True
+        return self.linear(self.cnn(observations.contiguous(memory_format=th.channels_last)))

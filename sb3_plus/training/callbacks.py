@@ -12,7 +12,7 @@ from stable_baselines3.common.logger import CSVOutputFormat
 
 from sb3_plus.evaluation import VALIDATION_SEED, EvalResult, evaluate_model
 from sb3_plus.training.envs import copy_normalization
-from sb3_plus.utils import raise_if_interrupted
+from sb3_plus.utils import raise_if_interrupted, set_torch_threads
 from sb3_plus.files import atomic_path
 
 
@@ -217,6 +217,28 @@ class StopOnInterrupt(BaseCallback):
 
     def _on_step(self) -> bool:
         raise_if_interrupted()
+        return True
+
+
+class UpdateThreads(BaseCallback):
+    """Torch threads by phase: ``rollout`` threads while envs step (inference on a batch of ``n_envs``, where
+    more threads only compete with the envs), ``update`` threads for the gradient steps (minibatches of
+    hundreds of samples, while the envs wait)."""
+
+    def __init__(self, rollout: int, update: int) -> None:
+        super().__init__(0)
+        self.rollout, self.update = int(rollout), int(update)
+
+    def _on_rollout_start(self) -> None:
+        set_torch_threads(self.rollout)
+
+    def _on_rollout_end(self) -> None:
+        set_torch_threads(self.update)
+
+    def _on_training_end(self) -> None:
+        set_torch_threads(self.rollout)
+
+    def _on_step(self) -> bool:
         return True
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from sb3_plus.config.keys import VEC_ENV_CLASSES
 from sb3_plus.errors import BadOptionError
 
-VEC_ENV_CLASSES = ("dummy", "subproc")
 
 
 def make_vec_env_for(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, Any], vec_env: str = "dummy",
@@ -23,7 +23,7 @@ def make_vec_env_for(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, 
     :param n_envs: number of envs.
     :param seed: seed of the first env (env ``i`` gets ``seed + i``).
     :param env_kwargs: the env's options.
-    :param vec_env: ``dummy`` or ``subproc``.
+    :param vec_env: ``dummy``, ``subproc`` or ``workers``.
     :param monitor_dir: where Monitor writes its CSV files (default: nowhere).
     :param wrapper: applied to each env after Monitor (the zoo ``env_wrapper``, as SB3's ``make_vec_env`` does).
     """
@@ -34,7 +34,9 @@ def make_vec_env_for(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, 
 
     if vec_env not in VEC_ENV_CLASSES:
         raise BadOptionError(f"--vec-env must be one of {', '.join(VEC_ENV_CLASSES)}, got {vec_env!r}")
-    cls = SubprocVecEnv if vec_env == "subproc" and n_envs > 1 else DummyVecEnv
+    from sb3_plus.envs.vec_workers import WorkerVecEnv
+
+    cls = {"subproc": SubprocVecEnv, "workers": WorkerVecEnv}.get(vec_env, DummyVecEnv) if n_envs > 1 else DummyVecEnv
     # the pose families report success on every step; plain gymnasium envs do not
     keywords = ("success",) if family_of(env_id) != "gym" else ()
     return make_vec_env(make_env, n_envs=n_envs, seed=seed, vec_env_cls=cls, monitor_dir=monitor_dir,

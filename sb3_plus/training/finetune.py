@@ -386,9 +386,11 @@ def finetune_class(algo_cls: type) -> type | None:
     """The fine-tuning variant of an algorithm class: PPO and RecurrentPPO have one, others (subclasses too) not."""
     from sb3_contrib import RecurrentPPO
 
+    from sb3_plus.policies.recurrent import RecurrentPPO as OneCallRecurrentPPO
+
     if algo_cls is PPO:
         return FinetunePPO
-    if algo_cls is RecurrentPPO:
+    if algo_cls in (RecurrentPPO, OneCallRecurrentPPO):
         from sb3_plus.training.finetune_recurrent import FinetuneRecurrentPPO
 
         return FinetuneRecurrentPPO

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import torch as th
 from gymnasium import spaces
-from sb3_contrib import RecurrentPPO
-
+from sb3_plus.policies.recurrent import RecurrentPPO
 from sb3_plus.training.finetune import FinetuneMixin, keep_distribution
 
 

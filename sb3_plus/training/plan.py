@@ -53,11 +53,14 @@ class TrainOptions:
     n_envs: int | None = None
     """override the config's number of envs"""
     vec_env: str | None = None
-    """``dummy`` or ``subproc`` (default: the config's ``vec_env_class``)"""
+    """``dummy``, ``subproc`` or ``workers`` (default: the config's ``vec_env_class``)"""
     env_kwargs: dict[str, Any] | None = None
     """env options merged over the config's ``env_kwargs``"""
     torch_threads: int | None = None
-    """torch intra-op threads (default 1: fastest for small nets on few cores)"""
+    """torch intra-op threads while envs step (default 1: fastest for small nets on few cores)"""
+    update_threads: int | None = None
+    """torch threads of gradient updates and pretraining, while the envs wait (default: one per core, at most 4;
+    ``torch_threads`` when that is given)"""
     tensorboard: bool = True
     """write TensorBoard logs under the run folder"""
     verbose: int = 1

@@ -13,14 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from sb3_plus.training.callbacks import (AlignedEveryNTimesteps, AppendingCSVOutputFormat, AtomicCheckpointCallback,
-                                         StopOnInterrupt, SuccessEvalCallback, WallTimeLimit, save_model_and_stats)
+                                         StopOnInterrupt, SuccessEvalCallback, UpdateThreads, WallTimeLimit,
+                                         save_model_and_stats)
 from sb3_plus.training.envs import find_vecnormalize, make_eval_env, make_training_env
 from sb3_plus.training.plan import RunPlan, TrainOptions, resolve_run
 from sb3_plus.training.pretrain import check_pretraining_data, pretrain_policy
 from sb3_plus.training.run_folder import (append_command, next_run_dir, plot_learning_curve, read_run_info,
                                           write_run_info)
 from sb3_plus.files import sweep_stale_temps
-from sb3_plus.utils import set_torch_threads, sigterm_as_interrupt
+from sb3_plus.utils import (default_torch_threads, default_update_threads, set_torch_threads, sigterm_as_interrupt,
+                            torch_threads)
 
 
 #: The policy right after pretraining, in the run folder of a run whose RL is anchored to it.
@@ -115,7 +117,8 @@ def _start_record(plan: RunPlan, run_dir: Path, threads: int) -> dict[str, Any]:
         "algo": plan.algo, "env_id": plan.env_id, "env_kwargs": plan.config.env_kwargs, "seed": options.seed,
         "n_envs": plan.config.n_envs, "n_timesteps": plan.config.n_timesteps, "dataset_id": plan.dataset,
         "pretrain": None, "resumed_from": str(plan.resume_model) if plan.resume_model else None,
-        "torch_threads": threads, "python": platform.python_version(), "device": options.device,
+        "torch_threads": threads, "update_threads": update_threads_of(options)[1],
+        "python": platform.python_version(), "device": options.device,
         "save_freq": plan.save_freq, "eval_freq": plan.eval_freq,
         "finetune": plan.finetune.to_config() if plan.finetune is not None else None,
     }
@@ -128,6 +131,9 @@ def _start_record(plan: RunPlan, run_dir: Path, threads: int) -> dict[str, Any]:
 def _callbacks(plan: RunPlan, eval_cb: SuccessEvalCallback, run_dir: Path, start: float) -> list[Any]:
     options = plan.options
     callbacks: list[Any] = [StopOnInterrupt()]
+    rollout, update = update_threads_of(options)
+    if update != rollout:
+        callbacks.append(UpdateThreads(rollout, update))
     if plan.eval_freq > 0:
         callbacks.append(AlignedEveryNTimesteps(plan.eval_freq, eval_cb))
     if plan.save_freq > 0:
@@ -138,6 +144,14 @@ def _callbacks(plan: RunPlan, eval_cb: SuccessEvalCallback, run_dir: Path, start
         extra = options.callback
         callbacks.extend(extra if isinstance(extra, (list, tuple)) else [extra])
     return callbacks
+
+
+def update_threads_of(options: TrainOptions) -> tuple[int, int]:
+    """``(rollout, update)`` torch threads of a run (see :class:`TrainOptions`)."""
+    rollout = max(1, int(options.torch_threads)) if options.torch_threads else default_torch_threads()
+    if options.update_threads:
+        return rollout, max(1, int(options.update_threads))
+    return rollout, rollout if options.torch_threads else default_update_threads()
 
 
 def _pretrain(plan: RunPlan, model: Any, run_dir: Path, info: dict[str, Any], eval_cb: SuccessEvalCallback,
@@ -153,10 +167,11 @@ def _pretrain(plan: RunPlan, model: Any, run_dir: Path, info: dict[str, Any], ev
                         "expert": expert, "route": str(route) if route else None, "finished": False}
     write_run_info(run_dir, info)
     budget = None if options.max_seconds is None else max(options.max_seconds - (time.perf_counter() - start), 0.0)
-    report = pretrain_policy(model, plan.method, plan.dataset, plan.pretrain_settings, options.progress,
-                             options.seed, env_id=plan.env_id, env_kwargs=plan.config.env_kwargs,
-                             work_dir=run_dir / plan.method, expert=expert, route=route, max_seconds=budget,
-                             verbose=options.verbose)
+    with torch_threads(update_threads_of(options)[1]):
+        report = pretrain_policy(model, plan.method, plan.dataset, plan.pretrain_settings, options.progress,
+                                 options.seed, env_id=plan.env_id, env_kwargs=plan.config.env_kwargs,
+                                 work_dir=run_dir / plan.method, expert=expert, route=route, max_seconds=budget,
+                                 verbose=options.verbose)
     _begin_finetune(plan, model, run_dir)  # before the record says finished: a resume then finds pretrained.zip
     info["pretrain"] = {**info["pretrain"], **report, "finished": True}
     if options.verbose and plan.method == "bc":

@@ -1,0 +1,246 @@
+"""The Mario expert: waypoints on the level's x axis, each naming the action to take from there.
+
+A Mario route is an ordinary route file (``experts/mario/<world>-<stage>.yaml``, format in
+``experts/README.md``) whose waypoints, followed from the first, have increasing ``x``
+(``pos: [x, 0]``; ``y`` is not used) and an ``action``:
+
+- ``run``: hold right + B (the default between waypoints);
+- ``walk``: hold right only, until a ``run`` waypoint;
+- ``jump`` / ``long_jump``: once on the ground past ``x``, hold A for ``hold`` steps (6 / 12 by
+  default: a higher, longer jump); a jump that could not start within 48 pixels is dropped;
+- ``wait``: stand still ``hold`` steps (8 by default), e.g. for a platform, or for enemies to come out
+  from under low blocks (an enemy close ahead ends the wait: the expert jumps it).
+
+Closed loop on the RAM pose (``info["pose"]``), on top of the route: a gap in the ground close
+ahead (``gap_dx``), a long jump; stuck at the same ``x`` for ``stuck_steps`` steps on the ground,
+a hop, higher each time it is stuck there again (a stair, then a pipe); a harmful enemy ahead at
+Mario's height, a long jump from ``enemy_distance`` pixels, or a hop from half that under a low
+ceiling (``headroom``), where a long jump would bump its head and fall onto the enemy. A jump needs
+A released first, so the expert lets go of A for a step between jumps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import gymnasium as gym
+
+from sb3_plus.errors import BadOptionError
+from sb3_plus.experts.follower import ExpertActionError
+from sb3_plus.experts.routes import Route, RouteError, _fail, load_route
+
+__all__ = ["MarioStep", "MarioExpert", "MarioExpertController", "mario_steps", "make_mario_expert", "MARIO_ACTIONS"]
+
+#: Action names a Mario waypoint may use, with their default ``hold`` (steps).
+MARIO_ACTIONS: dict[str, int] = {"run": 1, "walk": 1, "jump": 6, "long_jump": 12, "wait": 8}
+_LATE = 48.0  # pixels past its waypoint after which a jump that could not start is dropped
+_STUCK_HOLDS = (4, 8, 12)
+
+
+@dataclass(frozen=True)
+class MarioStep:
+    """One Mario waypoint: from ``x`` on, take ``action`` (for ``hold`` steps where it lasts)."""
+
+    id: str
+    x: float
+    action: str
+    hold: int
+
+
+def mario_steps(route: Route) -> list[MarioStep]:
+    """The route's waypoints from the first one, checked for the Mario expert.
+
+    :raises RouteError: an unknown action, a waypoint not on the path from the first, or x positions
+        that do not increase along the route (naming the file, the waypoint and the fix).
+    """
+    first = next(iter(route.waypoints))
+    path = route.path_from(first)
+    off_path = [w for w in route.waypoints if w not in {p.id for p in path}]
+    if off_path:
+        raise _fail(route.source, off_path[0], "target", "the waypoint is not on the path from the first waypoint",
+                    "a Mario route is one chain: point each waypoint to the next one along x, the last to null")
+    steps: list[MarioStep] = []
+    for w in path:
+        action = w.action or "run"
+        if action not in MARIO_ACTIONS:
+            raise _fail(route.source, w.id, "action", f"unknown Mario action {action!r}",
+                        f"use one of {', '.join(MARIO_ACTIONS)}")
+        if steps and w.pos[0] <= steps[-1].x:
+            raise _fail(route.source, w.id, "pos",
+                        f"x positions must increase along the route, but x={w.pos[0]:g} follows {steps[-1].id!r} "
+                        f"at x={steps[-1].x:g}", "order the waypoints by x (Mario runs right), or fix the x value")
+        steps.append(MarioStep(w.id, float(w.pos[0]), action, int(w.hold or MARIO_ACTIONS[action])))
+    return steps
+
+
+class MarioExpert:
+    """Plays one Mario level from the pose, following a route of x-axis waypoints (module docstring).
+
+    :param route: a validated route (see :func:`mario_steps`).
+    :param action_map: the env's ``mario_action_map`` (``noop``, ``right``, ``run``, ``jump``).
+    :param stuck_steps: steps without progress on the ground before a high jump.
+    :param enemy_distance: jump when a harmful enemy is this close ahead (pixels); 0 turns it off.
+    :param gap_distance: jump when a gap in the ground is this close ahead (pixels); 0 turns it off.
+    """
+
+    def __init__(self, route: Route, action_map: Mapping[str, Any], stuck_steps: int = 4,
+                 enemy_distance: float = 72.0, gap_distance: float = 20.0) -> None:
+        missing = [a for a in ("noop", "right", "run", "jump") if a not in action_map]
+        if missing:
+            raise ExpertActionError(f"the env's actions have no {', '.join(missing)} for the Mario expert. "
+                                    "Fix: use action_set right_only, simple or complex")
+        self.route = route
+        self.steps = mario_steps(route)
+        self.action_map = dict(action_map)
+        self.stuck_steps = int(stuck_steps)
+        self.enemy_distance = float(enemy_distance)
+        self.gap_distance = float(gap_distance)
+        self.reset()
+
+    def reset(self) -> None:
+        """Start of an episode: no waypoint passed yet."""
+        self._next = 0
+        self._walking = False
+        self._pending: tuple[int, float] | None = None  # (hold, x of its waypoint)
+        self._hold = self._wait = self._stuck = 0
+        self._a_held = False
+        self._enemy_hold = MARIO_ACTIONS["long_jump"]
+        self._last_x: float | None = None
+        self._stuck_x, self._stuck_level = -1e9, 0  # where the last stuck jump started, and how high it was
+
+    def _pass_waypoints(self, x: float) -> None:
+        while self._next < len(self.steps) and x >= self.steps[self._next].x:
+            step = self.steps[self._next]
+            self._next += 1
+            if step.action in ("jump", "long_jump"):
+                self._pending = (step.hold, step.x)
+            elif step.action == "wait":
+                self._wait = step.hold
+            else:
+                self._walking = step.action == "walk"
+
+    def act(self, pose: Mapping[str, Any] | None) -> Any:
+        """The action for ``pose`` (``info["pose"]`` of the Mario family)."""
+        if pose is None or "x" not in pose or "airborne" not in pose:
+            raise ExpertActionError("info['pose'] has no Mario pose (x, airborne): the Mario expert needs the "
+                                    "Mario family's env")
+        x, on_ground = float(pose["x"]), float(pose["airborne"]) == 0
+        self._pass_waypoints(x)
+        self._stuck = self._stuck + 1 if (self._last_x is not None and x <= self._last_x and on_ground) else 0
+        self._last_x = x
+        if self._pending is not None and x > self._pending[1] + _LATE and on_ground:
+            self._pending = None  # too late for this jump: the loop below still reacts to what is ahead
+        if self._hold > 0:
+            self._hold -= 1
+            return self._press("jump")
+        enemy = self.enemy_distance > 0 and self._enemy_ahead(pose)
+        if self._wait > 0 and not enemy:
+            self._wait, self._stuck = self._wait - 1, 0  # standing still on purpose is not being stuck
+            return self._press("noop")
+        hold = 0
+        if self._pending is not None:
+            hold = self._pending[0]
+        elif 0 < float(pose.get("gap_dx", 999.0)) <= self.gap_distance:
+            hold = MARIO_ACTIONS["long_jump"]
+        elif self._stuck >= self.stuck_steps:
+            # a hop first (a stair), higher each time it is stuck at the same place again (a pipe)
+            self._stuck_level = self._stuck_level + 1 if abs(x - self._stuck_x) < 8 else 0
+            self._stuck_x = x
+            hold = _STUCK_HOLDS[min(self._stuck_level, len(_STUCK_HOLDS) - 1)]
+        elif enemy:
+            hold = self._enemy_hold
+        if hold and on_ground and not self._a_held:
+            self._pending, self._stuck, self._hold = None, 0, hold - 1
+            return self._press("jump")
+        return self._press("right" if self._walking else "run")
+
+    def _enemy_ahead(self, pose: Mapping[str, Any]) -> bool:
+        """A harmful enemy to jump now: far ahead (a long jump over it), or near under a low ceiling (a hop)."""
+        dx, dy = float(pose.get("enemy_dx", 999.0)), float(pose.get("enemy_dy", 999.0))
+        low_ceiling = float(pose.get("headroom", 64.0)) < 48.0
+        self._enemy_hold = MARIO_ACTIONS["jump"] // 2 if low_ceiling else MARIO_ACTIONS["long_jump"]
+        reach = self.enemy_distance * (0.5 if low_ceiling else 1.0)
+        return -8.0 <= dx <= reach and abs(dy) <= 24.0
+
+    def _press(self, name: str) -> Any:
+        self._a_held = name == "jump"
+        return self.action_map[name]
+
+    __call__ = act
+
+
+def _level_of(pose: Mapping[str, Any]) -> str:
+    return f"{int(pose['world'])}-{int(pose['stage'])}"
+
+
+class MarioExpertController:
+    """The Mario expert bound to an env: picks each episode's route by the level in play.
+
+    :param env: a Mario family env (``SuperMarioBros-<w>-<s>-v0`` or the random-stage id).
+    :param route: a route file or :class:`Route` (for every level), or ``None``: ``experts/mario/<w>-<s>.yaml``.
+    :raises RouteError: no route for a level the env plays, or a malformed route.
+    """
+
+    def __init__(self, env: gym.Env, route: str | Path | Route | None = None) -> None:
+        from sb3_plus.experts import routes_dir
+        from sb3_plus.experts.route_check import EnvMap, check_route_fits
+
+        try:
+            self.action_map = env.get_wrapper_attr("mario_action_map")
+            levels = env.get_wrapper_attr("levels")
+        except AttributeError:
+            raise ExpertActionError("the Mario expert plays the Mario family's envs (SuperMarioBros-1-1-v0, ...) only. "
+                                    "Fix: use another --expert or env") from None
+        self.env = env
+        self._routes: dict[str, Route] = {}
+        if route is not None and route not in ("auto",):
+            fixed = route if isinstance(route, Route) else load_route(route)
+            self._routes = {f"{w}-{s}": fixed for w, s in levels}
+        else:
+            for w, s in levels:
+                path = routes_dir() / "mario" / f"{w}-{s}.yaml"
+                if path.is_file():
+                    self._routes[f"{w}-{s}"] = load_route(path)
+        missing = [f"{w}-{s}" for w, s in levels if f"{w}-{s}" not in self._routes]
+        if len(missing) == len(levels):
+            raise RouteError(f"no Mario route for level(s) {', '.join(missing[:6])}. Fix: write "
+                             f"{routes_dir() / 'mario' / (missing[0] + '.yaml')} (experts/README.md, Mario routes), "
+                             "pass --route FILE, or pick a level with a route (1-1)")
+        self._experts = {}
+        for level, level_route in self._routes.items():
+            check_route_fits(level_route, EnvMap("mario", level))
+            self._experts[level] = MarioExpert(level_route, self.action_map)
+        sources = sorted({r.source for r in self._routes.values()})
+        self.route_source = sources[0] if len(sources) == 1 else ", ".join(sources)
+        self.missing = missing
+        self._expert: MarioExpert | None = None
+
+    def reset(self) -> MarioExpert | None:
+        """Call after ``env.reset()``: forget the last episode (the level is read from the next pose)."""
+        self._expert = None
+        return None
+
+    def act(self, info: dict[str, Any]) -> Any:
+        """The expert's action given the last ``info`` (uses ``info["pose"]``)."""
+        pose = info.get("pose")
+        if self._expert is None:
+            if pose is None or "world" not in pose:
+                raise ExpertActionError("info['pose'] has no Mario pose: the Mario expert needs the Mario family's env")
+            level = _level_of(pose)
+            if level not in self._experts:
+                raise RouteError(f"no Mario route for level {level}. Fix: write experts/mario/{level}.yaml, or "
+                                 f"leave {level} out of stages")
+            self._expert = self._experts[level]
+            self._expert.reset()
+        return self._expert.act(pose)
+
+
+def make_mario_expert(env: gym.Env, expert: str = "waypoint", route: str | Path | Route | None = None
+                      ) -> MarioExpertController:
+    """The family hook of :func:`sb3_plus.experts.make_expert` for Mario envs."""
+    if expert != "waypoint":
+        raise BadOptionError(f"the Mario family's expert is 'waypoint' (x-axis waypoints with actions); {expert!r} "
+                             "follows routes by turning. Fix: --expert waypoint")
+    return MarioExpertController(env, route)
