@@ -238,3 +238,29 @@ def test_updates_and_rollouts_run_on_their_own_torch_threads(tmp_path):
     assert seen == {"rollout": {1}, "update": {2}}
     assert torch.get_num_threads() == 1, "the thread count is restored after training"
     assert json.loads((result.run_dir / "run_info.json").read_text())["update_threads"] == 2
+
+
+def test_a_stop_that_surfaces_as_another_error_is_still_a_stop(tmp_path):
+    """Ctrl-C inside a C extension's import comes out as an ImportError: the run still saves and stops as on Ctrl-C."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from sb3_plus.utils import INTERRUPTED, sigterm_as_interrupt
+
+    class StopInsideAnImport(BaseCallback):
+        def _on_step(self) -> bool:
+            INTERRUPTED.set()
+            raise ImportError("initialization failed")
+
+    with sigterm_as_interrupt(), pytest.raises(KeyboardInterrupt):
+        train("ppo", "MazeEasy-v0", n_timesteps=256, log_folder=str(tmp_path), eval_freq=0, verbose=0,
+              callback=StopInsideAnImport(), hyperparams={"n_envs": 2, "n_steps": 64, "batch_size": 64})
+    assert not INTERRUPTED.is_set(), "the outermost block clears the stop"
+    assert (tmp_path / "ppo" / "MazeEasy-v0_1" / "interrupted.zip").exists()
+
+    class Broken(BaseCallback):
+        def _on_step(self) -> bool:
+            raise ImportError("a real import error")
+
+    with sigterm_as_interrupt(), pytest.raises(ImportError, match="a real import error"):  # no stop: the error
+        train("ppo", "MazeEasy-v0", n_timesteps=256, log_folder=str(tmp_path), eval_freq=0, verbose=0,
+              callback=Broken(), hyperparams={"n_envs": 2, "n_steps": 64, "batch_size": 64})

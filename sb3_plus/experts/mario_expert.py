@@ -9,7 +9,7 @@ A Mario route is an ordinary route file (``experts/mario/<world>-<stage>.yaml``,
 - ``jump`` / ``long_jump``: once on the ground past ``x``, hold A for ``hold`` steps (6 / 12 by
   default: a higher, longer jump); a jump that could not start within 48 pixels is dropped;
 - ``wait``: stand still ``hold`` steps (8 by default), e.g. for a platform, or for enemies to come out
-  from under low blocks (an enemy close ahead ends the wait: the expert jumps it).
+  from under low blocks (an enemy close ahead interrupts the wait: the expert jumps it first).
 
 Closed loop on the RAM pose (``info["pose"]``), on top of the route: a gap in the ground close
 ahead (``gap_dx``), a long jump; stuck at the same ``x`` for ``stuck_steps`` steps on the ground,
@@ -136,7 +136,7 @@ class MarioExpert:
             self._hold -= 1
             return self._press("jump")
         enemy = self.enemy_distance > 0 and self._enemy_ahead(pose)
-        if self._wait > 0 and not enemy:
+        if self._wait > 0 and not enemy:  # an enemy close ahead interrupts a wait; it goes on afterwards
             self._wait, self._stuck = self._wait - 1, 0  # standing still on purpose is not being stuck
             return self._press("noop")
         hold = 0

@@ -21,8 +21,8 @@ from sb3_plus.training.pretrain import check_pretraining_data, pretrain_policy
 from sb3_plus.training.run_folder import (append_command, next_run_dir, plot_learning_curve, read_run_info,
                                           write_run_info)
 from sb3_plus.files import sweep_stale_temps
-from sb3_plus.utils import (default_torch_threads, default_update_threads, set_torch_threads, sigterm_as_interrupt,
-                            torch_threads)
+from sb3_plus.utils import (INTERRUPTED, default_torch_threads, default_update_threads, set_torch_threads,
+                            sigterm_as_interrupt, torch_threads)
 
 
 #: The policy right after pretraining, in the run folder of a run whose RL is anchored to it.
@@ -281,6 +281,12 @@ def train(algo: str, env_id: str, options: TrainOptions | None = None, **kwargs:
     except KeyboardInterrupt:
         _save_interrupted(plan, model, run_dir)
         raise
+    except Exception as exc:
+        if not INTERRUPTED.is_set():
+            raise
+        # the stop surfaced as another error (a Ctrl-C inside a C extension's import becomes an ImportError)
+        _save_interrupted(plan, model, run_dir)
+        raise KeyboardInterrupt from exc
     finally:
         eval_cb.close()  # e.g. a pruned trial: its evaluation env (a game process) ends here too
         venv.close()
