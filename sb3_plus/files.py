@@ -3,6 +3,7 @@ what killed processes left behind (named with their owner's pid and start time).
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -193,6 +194,19 @@ def sweep_stale(folder: str | os.PathLike, prefix: str, suffix: str = "", max_ag
     return removed
 
 
+def remove_own_temps(folder: str | os.PathLike) -> list[Path]:
+    """Remove the :func:`atomic_path` temporaries of this process in ``folder``.
+
+    For the end of an interrupted run: a Ctrl-C landing inside ``atomic_path``'s own clean-up (Python
+    runs signal handlers between any two bytecodes, ``finally`` blocks included) can leave one behind.
+    """
+    removed = []
+    for left in Path(folder).glob(".*." + glob.escape(owner_token()) + "-*.tmp"):
+        remove_path(left)
+        removed.append(left)
+    return removed
+
+
 def sweep_stale_temps(folder: str | os.PathLike, max_age: float = STALE_AGE_S) -> list[Path]:
     """Remove the temporaries :func:`atomic_path` left in ``folder`` when its process was killed (see :func:`sweep_stale`)."""
     return sweep_stale(folder, _TEMP_PREFIX, _TEMP_SUFFIX, max_age)
@@ -224,9 +238,10 @@ def atomic_path(final: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     sweep_stale_temps(final.parent)
-    tmp = make_owned_dir(final.parent, f".{final.name}.", ".tmp")
-    target = tmp / (final.name + suffix)
+    tmp: Path | None = None
     try:
+        tmp = make_owned_dir(final.parent, f".{final.name}.", ".tmp")
+        target = tmp / (final.name + suffix)
         yield target
         _give_default_mode(target)
         old = None
@@ -240,7 +255,11 @@ def atomic_path(final: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
                 os.replace(old, final)
             raise
     finally:
-        remove_path(tmp)
+        if tmp is not None:
+            remove_path(tmp)
+        else:  # stopped while creating it (a Ctrl-C between mkdir and return): found by this process's name
+            for left in final.parent.glob(glob.escape(f".{final.name}.{owner_token()}-") + "*.tmp"):
+                remove_path(left)
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:

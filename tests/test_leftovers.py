@@ -211,3 +211,31 @@ def test_atomic_path_keeps_the_old_target_on_error_and_replaces_it_whole_on_succ
         (tmp / "new.txt").write_text("new")
     assert [p.name for p in final.iterdir()] == ["new.txt"]
     assert sorted(p.name for p in final.parent.iterdir()) == ["folder"]
+
+
+def test_a_stop_while_the_temporary_is_being_created_leaves_nothing(tmp_path, monkeypatch):
+    """Ctrl-C between the temporary folder's mkdir and ``atomic_path`` taking it over: it is still removed."""
+    from sb3_plus import files
+
+    real = files.make_owned_dir
+
+    def made_then_stopped(*args, **kwargs):
+        real(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files, "make_owned_dir", made_then_stopped)
+    folder = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        with files.atomic_path(folder / "model.zip") as tmp:
+            tmp.write_text("never")
+    assert list(folder.iterdir()) == []
+
+
+def test_an_interrupted_run_removes_its_own_temporaries_and_no_one_elses(tmp_path):
+    from sb3_plus import files
+
+    mine = files.make_owned_dir(tmp_path, ".model_10_steps.zip.", ".tmp")
+    other = tmp_path / ".model_10_steps.zip.1-2-otherscope-abcd1234.tmp"
+    other.mkdir()
+    assert files.remove_own_temps(tmp_path) == [mine]
+    assert not mine.exists() and other.exists()

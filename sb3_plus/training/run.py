@@ -20,7 +20,7 @@ from sb3_plus.training.plan import RunPlan, TrainOptions, resolve_run
 from sb3_plus.training.pretrain import check_pretraining_data, pretrain_policy
 from sb3_plus.training.run_folder import (append_command, next_run_dir, plot_learning_curve, read_run_info,
                                           write_run_info)
-from sb3_plus.files import sweep_stale_temps
+from sb3_plus.files import remove_own_temps, sweep_stale_temps
 from sb3_plus.utils import (INTERRUPTED, default_torch_threads, default_update_threads, set_torch_threads,
                             sigterm_as_interrupt, torch_threads)
 
@@ -217,6 +217,8 @@ def _save_interrupted(plan: RunPlan, model: Any, run_dir: Path) -> None:
     import signal
     import threading
 
+    for folder in (run_dir, run_dir / "checkpoints"):  # a temporary the stop caught in its own clean-up
+        remove_own_temps(folder)
     if model is None:
         return
     main = threading.current_thread() is threading.main_thread()
