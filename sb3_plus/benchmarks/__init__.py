@@ -8,15 +8,17 @@
 4. ``collect``: expert success on 200 MyWayHome seeds and collection/raw step-rate ratio.
 5. ``maze``: BC vs DAgger on mazes with the same episodes played, held-out success.
 6. ``profile``: where a training iteration's time goes (env, inference, buffer, update parts).
+7. ``goexplore``: MyWayHome with no route and no planner: Go-Explore -> route -> expert -> DAgger, held-out success.
 
 Example: ``python -m sb3_plus.bench --only fps collect`` (``--budget-minutes`` for the e2e run).
 """
 
-from sb3_plus.benchmarks.learning import E2E_ARMS, bench_e2e, bench_maze
+from sb3_plus.benchmarks.learning import E2E_ARMS, bench_e2e, bench_goexplore, bench_maze
 from sb3_plus.benchmarks.profile import bench_profile
 from sb3_plus.benchmarks.speed import bench_bc, bench_collect, bench_fps
 
 BENCHES = {"collect": bench_collect, "fps": bench_fps, "bc": bench_bc, "e2e": bench_e2e, "maze": bench_maze,
-           "profile": bench_profile}
+           "profile": bench_profile, "goexplore": bench_goexplore}
 
-__all__ = ["BENCHES", "E2E_ARMS", "bench_bc", "bench_collect", "bench_e2e", "bench_fps", "bench_maze", "bench_profile"]
+__all__ = ["BENCHES", "E2E_ARMS", "bench_bc", "bench_collect", "bench_e2e", "bench_fps", "bench_goexplore", "bench_maze",
+           "bench_profile"]

@@ -154,3 +154,44 @@ def bench_maze(rounds: int = 8, eval_episodes: int = 100) -> dict[str, Any]:
     return save_result("maze_bc_vs_dagger", {"policy": "ppo_lstm MlpLstmPolicy (zoo_configs/ppo_lstm.yml Maze*)",
                                        "rounds": rounds, "rows": rows,
                                        "command": "python -m sb3_plus.bench --only maze"})
+
+
+def bench_goexplore(start_seeds: int = 10, episodes: int = 100, eval_episodes: int = 100) -> dict[str, Any]:
+    """MyWayHome with no hand-written route and no planner: Go-Explore -> its route -> expert dataset -> DAgger.
+
+    Go-Explore connects ``start_seeds`` start seeds to the goal; the waypoint expert plays ``episodes``
+    episodes on the discovered route; ``train --pretrain dagger`` with the shipped settings distils it
+    into a pixel policy (1,024 RL steps after it, all in the critic-only phase, so the policy is DAgger's);
+    the policy then plays ``eval_episodes`` held-out seeds (10000+), greedy and sampled.
+    """
+    import shutil
+    import tempfile
+
+    from sb3_plus.data.collect import collect_expert
+    from sb3_plus.exploration import GoExploreSettings, go_explore
+    from sb3_plus.training import train
+
+    start = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="goexplore-bench-"))
+    try:
+        explored = go_explore(ENV, out=work / "go_explore", minutes=5,
+                              settings=GoExploreSettings(start_seeds=tuple(range(start_seeds))))
+        explore_seconds = time.perf_counter() - start
+        collected = collect_expert(ENV, episodes=episodes, seed=0, dataset_id="sb3plus/bench/goexplore-v0",
+                                   route=explored.route, overwrite=True, progress_bar=False)
+        collect_seconds = time.perf_counter() - start - explore_seconds
+        result = train("ppo_lstm", ENV, n_timesteps=1024, log_folder=str(work / "logs"), verbose=0, eval_freq=0,
+                       pretrain="dagger", dataset="sb3plus/bench/goexplore-v0", route=explored.route)
+        chain_seconds = time.perf_counter() - start
+        policy = _held_out(result.model_path, eval_episodes)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return save_result("goexplore_chain", {
+        "env": ENV, "start_seeds": start_seeds, "connected_seeds": explored.connected_seeds,
+        "explore_steps": explored.steps, "explore_seconds": round(explore_seconds, 1),
+        "route_waypoints": explored.route_waypoints, "route_success": explored.route_success,
+        "expert_success_rate": collected.successes / episodes, "collect_seconds": round(collect_seconds, 1),
+        "dagger_seconds": round((result.pretrain or {}).get("total_seconds", 0.0), 1),
+        "chain_minutes": round(chain_seconds / 60, 2), "held_out": policy,
+        "eval_seeds": f"10000-{10_000 + eval_episodes - 1}",
+        "command": "python -m sb3_plus.bench --only goexplore"})
