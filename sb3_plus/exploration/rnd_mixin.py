@@ -36,6 +36,7 @@ from tqdm import trange
 from sb3_plus.errors import BadOptionError
 from sb3_plus.exploration.rnd_model import ROWS_PER_PASS, RNDModel
 from sb3_plus.exploration.rnd_settings import RNDSettings
+from sb3_plus.update_log import record_update_end
 from sb3_plus.utils import raise_if_interrupted
 
 __all__ = ["RNDMixin", "value_latent"]
@@ -307,14 +308,6 @@ class RNDMixin:
                 self.logger.record(f"train/{name}", float(np.mean(values)))
         if logs.get("value_loss_ext"):
             self.logger.record("train/value_loss", float(np.mean(logs["value_loss_ext"])))
-        self.logger.record("train/loss", loss)
-        self.logger.record("train/explained_variance", explained_variance(buffer.values.flatten(),
-                                                                          buffer.returns.flatten()))
+        record_update_end(self, loss, clip_range, clip_range_vf)
         self.logger.record("train/explained_variance_int", explained_variance(buffer.int_values.flatten(),
                                                                               buffer.int_returns.flatten()))
-        if hasattr(self.policy, "log_std"):
-            self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
-        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        self.logger.record("train/clip_range", clip_range)
-        if clip_range_vf is not None:
-            self.logger.record("train/clip_range_vf", clip_range_vf)

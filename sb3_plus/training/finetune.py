@@ -35,11 +35,11 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3 import PPO
 from stable_baselines3.common.distributions import Distribution
-from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
 from sb3_plus.config.finetune import ANCHOR_DECAYS, FinetuneSettings
 from sb3_plus.errors import BadOptionError
+from sb3_plus.update_log import record_update_end
 
 __all__ = ["ANCHOR_DECAYS", "FinetuneMixin", "FinetunePPO", "FinetuneSettings", "KeptDistribution", "anchor_coef_at",
            "distribution_kl", "finetune_class", "frozen_copy", "keep_distribution"]
@@ -259,20 +259,12 @@ class FinetuneMixin:
     def _log_update(self, entropy_losses: list, pg_losses: list, value_losses: list, approx_kl_divs: list,
                     clip_fractions: list, loss: th.Tensor, clip_range: float, clip_range_vf: float | None) -> None:
         """The update's log lines, as PPO and RecurrentPPO write them."""
-        explained_var = explained_variance(self.rollout_buffer.values.flatten(), self.rollout_buffer.returns.flatten())
         self.logger.record("train/entropy_loss", np.mean(entropy_losses))
         self.logger.record("train/policy_gradient_loss", np.mean(pg_losses))
         self.logger.record("train/value_loss", np.mean(value_losses))
         self.logger.record("train/approx_kl", np.mean(approx_kl_divs))
         self.logger.record("train/clip_fraction", np.mean(clip_fractions))
-        self.logger.record("train/loss", loss.item())
-        self.logger.record("train/explained_variance", explained_var)
-        if hasattr(self.policy, "log_std"):
-            self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
-        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        self.logger.record("train/clip_range", clip_range)
-        if clip_range_vf is not None:
-            self.logger.record("train/clip_range_vf", clip_range_vf)
+        record_update_end(self, loss.item(), clip_range, clip_range_vf)
 
 
 class FinetunePPO(FinetuneMixin, PPO):
