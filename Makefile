@@ -22,6 +22,10 @@ $(STAMP): pyproject.toml Makefile
 	# imitation pins SB3 2.2 / gymnasium 0.29 but runs on ours: install without its pins.
 	$(PIP) install -q --no-deps "imitation==1.0.1"
 	$(PIP) install -q "datasets>=2.14" "jsonpickle>=3" "scikit-learn>=1.3"
+	# Procgen declares numpy<2 and the old gym but runs on ours: install without its pins (sb3_plus/envs/procgen.py).
+	$(PIP) install -q --no-deps "procgen-mirror==0.10.7" "gym3==0.3.3"
+	# rl-zoo3's published hyperparameter files, read by the tests (not installed, not in the repo)
+	$(PIP) download -q --no-deps -d .cache/rl_zoo3 "rl_zoo3==2.9.2"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default 20000; the held-out report uses 10000+)")
     p.add_argument("--save-freq", type=int, default=None,
                    help="env steps between checkpoints (-1: none; a resumed run keeps its own)")
+    p.add_argument("--keep-checkpoints", type=int, default=3,
+                   help="checkpoints kept, the newest (default 3; 0: all, for python -m sb3_plus.progression)")
     p.add_argument("-i", "--trained-agent", default=None, help="model zip or run folder to resume")
     p.add_argument("-P", "--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bars (default: on when the output is a terminal)")
@@ -84,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> TrainResult:
         n_timesteps=args.n_timesteps, seed=args.seed, log_folder=args.log_folder,
         conf_file=args.conf_file, hyperparams=args.hyperparams, eval_freq=args.eval_freq,
         eval_episodes=args.eval_episodes, eval_seed=args.eval_seed, save_freq=args.save_freq,
+        keep_checkpoints=args.keep_checkpoints,
         trained_agent=args.trained_agent, pretrain=args.pretrain, dataset=args.dataset,
         progress=sys.stderr.isatty() if args.progress is None else args.progress,
         pretrain_kwargs=pretrain_kwargs or None, device=args.device, n_envs=args.n_envs, vec_env=args.vec_env,

@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 COMMANDS = ["train", "evaluate", "collect_expert", "tune", "push_to_hub", "load_from_hub", "enjoy", "demo", "bench",
-            "go_explore"]
+            "go_explore", "progression", "pipeline"]
 
 
 def _parser(command: str) -> argparse.ArgumentParser:

@@ -276,7 +276,7 @@ def test_dagger_settings_are_bc_settings_plus_dagger_knobs():
     # one list: what configs may set is the dataclass fields, less the run's own (seed, budget)
     assert PRETRAIN_SETTINGS["bc"] == config_settings(BCSettings) == {
         "epochs", "batch_size", "seq_len", "lr", "ent_coef", "l2_coef", "max_grad_norm", "critic_warmup_epochs",
-        "gamma", "holdout_fraction", "max_seconds", "head_gain", "ema_decay", "patience", "keep_best"}
+        "gamma", "holdout_fraction", "max_seconds", "head_gain", "ema_decay", "patience", "keep_best", "augment"}
     assert PRETRAIN_SETTINGS["dagger"] == (PRETRAIN_SETTINGS["bc"] - {"max_seconds"}) | {
         "rounds", "episodes_per_round", "beta", "beta_decay", "betas", "n_envs", "eval_episodes", "deterministic",
         "rollout_max_steps", "initial_epochs"}

@@ -158,6 +158,21 @@ def test_fixed_layout_seed_keeps_maze_and_goal() -> None:
     assert np.array_equal(env2.layout().walls, first.walls)
 
 
+def test_fixed_start_starts_every_episode_farthest_from_the_goal() -> None:
+    env = make_maze_env("MazeHard-v0", fixed_layout_seed=5, fixed_start=True)
+    starts, headings = set(), set()
+    for seed in range(10):
+        _, info = env.reset(seed=seed)
+        starts.add(env.layout().start)
+        headings.add(info["pose"]["heading"])
+    assert len(starts) == 1 and len(headings) > 1
+    layout = env.layout()
+    distances = bfs_distances(layout.walls, layout.goal)
+    assert distances[layout.start] == distances[distances >= 0].max()  # no cell is farther from the goal
+    with pytest.raises(BadOptionError, match="fixed_start=True needs fixed_layout_seed"):
+        make_maze_env("MazeHard-v0", fixed_start=True)
+
+
 @pytest.mark.parametrize("obs_type", ["vector", "pixels", "dict"])
 def test_observations_match_spaces(obs_type: str) -> None:
     env = make_maze_env("MazeHard-v0", obs_type=obs_type)

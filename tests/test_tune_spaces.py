@@ -23,6 +23,7 @@ def _write(tmp_path, text, name="space.yml"):
     ("ppo", "MazeEasy-v0", None), ("ppo", "VizdoomMyWayHome-v1", "Vizdoom*"),
     ("ppo", "MazeEasyPixels-v0", "Maze*Pixels-v0"), ("ppo_lstm", "MazeEasy-v0", None),
     ("ppo_lstm", "VizdoomMyWayHome-v1", "Vizdoom*"), ("ppo_lstm", "CartPole-v1", None),
+    ("ppo", "Procgen-coinrun-v0", "Procgen-*"),
 ])
 def test_shipped_spaces_load_validate_and_sample(algo, env_id, section):
     base = load_hyperparams(algo, env_id)

@@ -9,16 +9,21 @@
 5. ``maze``: BC vs DAgger on mazes with the same episodes played, held-out success.
 6. ``profile``: where a training iteration's time goes (env, inference, buffer, update parts).
 7. ``goexplore``: MyWayHome with no route and no planner: Go-Explore -> route -> expert -> DAgger, held-out success.
+8. ``rnd``: MyWayHome from scratch, RND-RecurrentPPO against RecurrentPPO, success against wall time.
+9. ``cells``: one MazeHard layout, cells discovered against env steps: random actions, PPO+RND, Go-Explore.
+10. ``cnn_fps``: PPO's training FPS with SmallCNN beside the IMPALA CNN (the price of the bigger network).
 
 Example: ``python -m sb3_plus.bench --only fps collect`` (``--budget-minutes`` for the e2e run).
 """
 
+from sb3_plus.benchmarks.exploration import RND_ARMS, bench_cells, bench_rnd
 from sb3_plus.benchmarks.learning import E2E_ARMS, bench_e2e, bench_goexplore, bench_maze
 from sb3_plus.benchmarks.profile import bench_profile
-from sb3_plus.benchmarks.speed import bench_bc, bench_collect, bench_fps
+from sb3_plus.benchmarks.speed import bench_bc, bench_cnn_fps, bench_collect, bench_fps
 
 BENCHES = {"collect": bench_collect, "fps": bench_fps, "bc": bench_bc, "e2e": bench_e2e, "maze": bench_maze,
-           "profile": bench_profile, "goexplore": bench_goexplore}
+           "profile": bench_profile, "goexplore": bench_goexplore, "rnd": bench_rnd,
+           "cells": bench_cells, "cnn_fps": bench_cnn_fps}
 
-__all__ = ["BENCHES", "E2E_ARMS", "bench_bc", "bench_collect", "bench_e2e", "bench_fps", "bench_goexplore", "bench_maze",
-           "bench_profile"]
+__all__ = ["BENCHES", "E2E_ARMS", "RND_ARMS", "bench_bc", "bench_cells", "bench_cnn_fps", "bench_collect", "bench_e2e",
+           "bench_fps", "bench_goexplore", "bench_maze", "bench_profile", "bench_rnd"]

@@ -58,14 +58,14 @@ def _collection_rate(env_kwargs: dict[str, Any], n_envs: int, vec_env: str, step
 
 
 def _fps(algo_cls: type, policy: str, env_kwargs: dict[str, Any], hyper: dict[str, Any], steps: int,
-         vec_env: str = "dummy", update_threads: int = 1) -> float:
+         vec_env: str = "dummy", update_threads: int = 1, env_id: str = ENV) -> float:
     """Training agent steps/s over ``steps`` steps after one warm-up rollout and update."""
     from sb3_plus.training.callbacks import UpdateThreads
     from sb3_plus.training.envs import make_vec_env_for
     from sb3_plus.utils import set_torch_threads
 
     hyper = dict(hyper)
-    venv = make_vec_env_for(ENV, hyper.pop("n_envs", 8), 0, env_kwargs, vec_env)
+    venv = make_vec_env_for(env_id, hyper.pop("n_envs", 8), 0, env_kwargs, vec_env)
     threads = UpdateThreads(1, update_threads)
     try:
         model = algo_cls(policy, venv, seed=0, verbose=0, **hyper)
@@ -115,6 +115,30 @@ def bench_fps(steps: int = 8192) -> dict[str, Any]:
     return save_result("fps", {"env": ENV, "steps_measured": steps, "raw_env_steps_per_s": round(raw, 1),
                                "collection_only_steps_per_s": collection, "rows": rows,
                                "command": "python -m sb3_plus.bench --only fps"})
+
+
+def bench_cnn_fps(steps: int = 4096) -> dict[str, Any]:
+    """Training steps/s of PPO with SmallCNN, ImpalaCNN and ImpalaCNN twice as wide, same config otherwise:
+    MyWayHome (1 channel x 4 frames) and Procgen CoinRun (RGB), as ``train`` runs them."""
+    from sb3_plus.config import ALGOS, load_hyperparams
+    from sb3_plus.policies import ImpalaCNN, SmallCNN
+    from sb3_plus.utils import default_update_threads
+
+    networks = {"SmallCNN": (SmallCNN, {}), "ImpalaCNN": (ImpalaCNN, {}), "ImpalaCNN width 2": (ImpalaCNN, {"width": 2})}
+    rows = []
+    for env_id in (ENV, "Procgen-coinrun-v0"):
+        config = load_hyperparams("ppo", env_id)
+        for name, (cls, kwargs) in networks.items():
+            policy_kwargs = {**config.policy_kwargs, "features_extractor_class": cls, "features_extractor_kwargs": kwargs}
+            hyper = {"n_envs": 8, **config.model_kwargs(), "n_steps": 128, "batch_size": 256,
+                     "policy_kwargs": policy_kwargs}
+            fps = _fps(ALGOS["ppo"], config.policy, config.env_kwargs, hyper, steps, config.vec_env_class,
+                       default_update_threads(), env_id=env_id)
+            rows.append({"env": env_id, "network": name, "steps_per_s": round(fps, 1)})
+            print(json.dumps(rows[-1]), flush=True)
+    return save_result("cnn_fps", {"steps_measured": steps, "rows": rows, "settings": "ppo, 8 envs, n_steps 128, "
+                                   "batch 256, the shipped entry otherwise",
+                                   "command": "python -m sb3_plus.bench --only cnn_fps"})
 
 
 BC_STYLES = ("waypoint", "hysteresis")

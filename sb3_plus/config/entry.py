@@ -12,6 +12,7 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_plus.config.errors import ConfigError, Invalid, did_you_mean, join_path
+from sb3_plus.errors import BadOptionError
 from sb3_plus.config.finetune import FINETUNE_ALGOS, check_finetune, take_legacy_finetune
 from sb3_plus.config.keys import (
     NOISE_KEYS,
@@ -36,7 +37,7 @@ from sb3_plus.config.typecheck import (
     range_fix,
     range_problem,
 )
-from sb3_plus.config.wrappers import check_env_wrapper
+from sb3_plus.config.wrappers import check_env_wrapper, take_atari_wrapper
 
 
 class EntryParser:
@@ -107,6 +108,7 @@ class EntryParser:
         values["policy_kwargs"] = self.policy_kwargs(values.get("policy_kwargs"), policy_cls)
         values["normalize"] = self.merge_normalize(values.get("normalize", False), values.pop("normalize_kwargs", None))
         values["env_kwargs"] = values.get("env_kwargs") or {}
+        take_atari_wrapper(self.env_id, values)
         take_legacy_finetune(self, values)
         values["finetune"] = check_finetune(self, values.get("finetune"), params, algo_cls in FINETUNE_ALGOS)
         self.check_noise(values, algo_cls, params)
@@ -156,6 +158,14 @@ class EntryParser:
         """One zoo key's value, checked (``policy_kwargs`` is checked later, against the policy)."""
         if key in ZOO_TYPES:
             value = self.typed(key, value, ZOO_TYPES[key], ZOO_EXAMPLES.get(key))
+            if key == "augment":
+                from sb3_plus.policies.augment import check_augment
+
+                try:
+                    check_augment(value)
+                except BadOptionError as exc:
+                    raise self.error(key, str(exc).split(". Fix: ")[0], "use any of shift, crop, flip, intensity, "
+                                     "e.g. `augment: [shift]`") from None
             if key == "pretrain" and value is not None and not isinstance(value.get("method", ""), str):
                 raise self.error("pretrain.method", f"expected a string, got {value['method']!r}",
                                  "name the method, e.g. `method: bc` or `method: dagger`")

@@ -23,7 +23,8 @@ def find_entry(hyperparams: Mapping[str, Any], env_id: str) -> str | None:
     """The key of ``hyperparams`` that applies to ``env_id``.
 
     The exact id wins; then the fnmatch pattern (``Vizdoom*``) with the most literal
-    characters (ties: the longer pattern, then the first in the file); then ``default``.
+    characters (ties: the longer pattern, then the first in the file); then, for an Atari id,
+    rl-zoo3's ``atari`` entry; then ``default``.
 
     :param hyperparams: a zoo file's top level.
     :param env_id: the env id.
@@ -35,14 +36,25 @@ def find_entry(hyperparams: Mapping[str, Any], env_id: str) -> str | None:
                 and fnmatch.fnmatchcase(env_id, key)]
     if patterns:
         return max(patterns, key=lambda key: (len(re.sub(r"\[[^\]]*\]|[*?]", "", key)), len(key)))
+    if "atari" in hyperparams:
+        from sb3_plus.envs.atari import is_atari_id
+
+        if is_atari_id(env_id):
+            return "atari"
     if "default" in hyperparams:
         return "default"
     return None
 
 
+#: Algorithm names whose zoo file has another algorithm's name (rl_zoo3's ``ppo_mask`` reads ``maskable_ppo.yml``
+#: unless a ``ppo_mask.yml`` exists).
+CONFIG_ALIASES = {"ppo_mask": "maskable_ppo"}
+
+
 def config_path(algo: str, conf_file: str | os.PathLike | None = None,
                 config_dir: str | os.PathLike = "zoo_configs") -> Path:
-    """The zoo file for ``algo``: ``conf_file`` if given, else ``<config_dir>/<algo>.yml`` (or ``.yaml``).
+    """The zoo file for ``algo``: ``conf_file`` if given, else ``<config_dir>/<algo>.yml`` (or ``.yaml``, or the
+    file of its :data:`CONFIG_ALIASES` name).
 
     :param algo: the algorithm name, the file's stem.
     :param conf_file: a file to use instead.
@@ -58,10 +70,11 @@ def config_path(algo: str, conf_file: str | os.PathLike | None = None,
     directory = Path(config_dir)
     if not directory.is_absolute() and not directory.is_dir() and (_PROJECT_ROOT / directory).is_dir():
         directory = _PROJECT_ROOT / directory
-    for suffix in (".yml", ".yaml"):
-        path = directory / f"{algo}{suffix}"
-        if path.is_file():
-            return path
+    for stem in (algo, CONFIG_ALIASES.get(algo, algo)):
+        for suffix in (".yml", ".yaml"):
+            path = directory / f"{stem}{suffix}"
+            if path.is_file():
+                return path
     present = sorted(p.stem for p in directory.glob("*.y*ml")) if directory.is_dir() else []
     raise ConfigError(
         f"{directory / (algo + '.yml')}: no config file for {algo!r} (files here: {', '.join(present) or 'none'}). "

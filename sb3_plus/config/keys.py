@@ -28,6 +28,8 @@ ZOO_KEYS: dict[str, str] = {
     "pretrain": "imitation pretraining settings",
     "finetune": "RL after pretraining: the algorithm's hyperparameters, anchor, critic_only",
     "seq_len": "sequence length for recurrent training from demonstrations",
+    "curriculum": "an env option stepped through stages as evaluations pass a threshold",
+    "augment": "image augmentations of training minibatches (PPO updates and BC), e.g. [shift, flip]",
 }
 #: Zoo keys that only algorithms taking ``action_noise`` accept.
 NOISE_KEYS = frozenset({"noise_type", "noise_std"})
@@ -48,12 +50,16 @@ ZOO_TYPES: dict[str, Any] = {
     "noise_std": float | None,
     "pretrain": dict[str, Any] | None,
     "normalize_kwargs": dict[str, Any] | None,
+    "curriculum": dict[str, Any] | None,
+    "augment": list[str] | None,
 }
 #: What a fix shows as an example value of each typed zoo key.
 ZOO_EXAMPLES = {
     "policy": "MlpPolicy", "n_timesteps": "!!float 1e6", "n_envs": 8, "frame_stack": 4, "env_kwargs": "{frame_skip: 4}",
     "success_threshold": 0.8, "reward_threshold": 475, "eval_freq": 25000, "eval_episodes": 10, "seq_len": 32,
     "noise_std": 0.1, "pretrain": "{method: bc, epochs: 5}", "normalize_kwargs": "{norm_reward: false}",
+    "curriculum": "{option: size, stages: [3, 5, 7], threshold: 0.8}",
+    "augment": "[shift, flip]",
 }
 VEC_ENV_CLASSES = ("dummy", "subproc", "workers")
 #: Policy constructor arguments the algorithm fills in itself.

@@ -33,6 +33,8 @@ for _key, _name in (("qrdqn", "QRDQN"), ("trpo", "TRPO"), ("tqc", "TQC"),
                     ("ars", "ARS"), ("ppo_mask", "MaskablePPO"), ("crossq", "CrossQ")):
     if hasattr(sb3_contrib, _name):
         ALGOS[_key] = getattr(sb3_contrib, _name)
+if "ppo_mask" in ALGOS:  # rl_zoo3's name, and the one that says what it is
+    ALGOS["maskable_ppo"] = ALGOS["ppo_mask"]
 
 # ``ppo_lstm``: sb3-contrib's RecurrentPPO with one LSTM call per training minibatch, set at the end of this
 # module (sb3_plus.policies registers its extractors here when imported)

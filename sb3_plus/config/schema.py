@@ -87,6 +87,8 @@ class TrainConfig:
     :param finetune: RL after pretraining: the algorithm's hyperparameters, ``anchor`` and
         ``critic_only`` (see :mod:`sb3_plus.config.finetune`); a run that does not pretrain ignores it.
     :param seq_len: sequence length for recurrent training from demonstrations.
+    :param curriculum: an env option stepped through stages (see :mod:`sb3_plus.training.curriculum`).
+    :param augment: image augmentations of training minibatches (see :mod:`sb3_plus.policies.augment`).
     :param source: the file the entry came from (not part of equality).
     :param entry: the entry key that matched ``env_id`` (not part of equality).
     """
@@ -112,6 +114,8 @@ class TrainConfig:
     pretrain: dict[str, Any] | None = None
     finetune: dict[str, Any] | None = None
     seq_len: int | None = None
+    curriculum: dict[str, Any] | None = None
+    augment: list[str] | None = None
     source: str | None = field(default=None, compare=False)
     entry: str | None = field(default=None, compare=False)
 
@@ -234,6 +238,10 @@ class TrainConfig:
             out["pretrain"] = _plain(self.pretrain, "pretrain")
         if self.finetune is not None:
             out["finetune"] = _plain(self.finetune, "finetune")
+        if self.curriculum is not None:
+            out["curriculum"] = _plain(self.curriculum, "curriculum")
+        if self.augment:
+            out["augment"] = list(self.augment)
         for key, value in self.algo_kwargs.items():
             out[key] = _plain(value, key)
         if self.policy_kwargs:

@@ -127,3 +127,29 @@ def build_env_wrapper(value: Any) -> WrapperChain | None:
     if not specs:
         return None
     return WrapperChain([(resolve_wrapper(path), kwargs) for path, kwargs in specs])
+
+
+#: SB3's Atari preprocessing, as rl-zoo3's ``atari`` entries name it.
+ATARI_WRAPPER = "stable_baselines3.common.atari_wrappers.AtariWrapper"
+# its keywords -> the atari family's options
+_ATARI_OPTIONS = {"noop_max": "noop_max", "frame_skip": "frame_skip", "screen_size": "screen_size",
+                  "terminal_on_life_loss": "episodic_life", "clip_reward": "clip_reward",
+                  "action_repeat_probability": "sticky_actions"}
+
+
+def take_atari_wrapper(env_id: str, values: dict[str, Any]) -> None:
+    """rl-zoo3's Atari entries wrap the raw game in SB3's ``AtariWrapper``; sb3-plus's atari family already
+    preprocesses the same way (see :mod:`sb3_plus.envs.atari`), so that wrapper becomes the family's options
+    (training-only parts stay training-only) instead of preprocessing twice. Other ids keep it as written."""
+    from sb3_plus.envs.atari import is_atari_id
+
+    if not is_atari_id(env_id) or not values.get("env_wrapper"):
+        return
+    kept = []
+    for path, kwargs in wrapper_specs(values["env_wrapper"]):
+        if path != ATARI_WRAPPER:
+            kept.append(path if not kwargs else {path: kwargs})
+            continue
+        options = {_ATARI_OPTIONS[k]: v for k, v in kwargs.items() if k in _ATARI_OPTIONS}
+        values["env_kwargs"] = {**options, **values.get("env_kwargs", {})}
+    values["env_wrapper"] = kept or None

@@ -29,7 +29,7 @@ def _load_builtin_families() -> None:
     if _BUILTINS_LOADED:
         return
     _BUILTINS_LOADED = True
-    from sb3_plus.envs import mario, maze, vizdoom  # noqa: F401  (each registers its family)
+    from sb3_plus.envs import atari, mario, maze, procgen, vizdoom  # noqa: F401  (each registers its family)
     from sb3_plus.envs.doom_maps import monster_room  # noqa: F401  (VizdoomMonsterRoom-v0's family)
 
 

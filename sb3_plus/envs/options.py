@@ -129,6 +129,7 @@ VIZDOOM_OPTIONS: dict[str, OptionSpec] = _specs(
     # 0 tics per action never advances the game: an episode that never ends
     OptionSpec("frame_skip", "int", "game tics per action, 35 tics a second", 4, low=1, high=1000),
     OptionSpec("frame_stack", "int", "last k frames stacked along channels", 4, low=1),
+    OptionSpec("frame_gap", "int", "steps between stacked frames", 2, low=1, high=64),
     OptionSpec("sticky_actions", "float", "probability of repeating the previous action", 0.25, low=0, high=1,
                high_open=True),
     OptionSpec("screen_resolution", "choice", "the engine's render resolution", "RES_160X120",
@@ -153,6 +154,7 @@ MAZE_OPTIONS: dict[str, OptionSpec] = _specs(
     OptionSpec("max_episode_steps", "int", "steps before truncation", 200, low=1, optional=True),
     OptionSpec("step_penalty", "float", "subtracted from the reward every step", 0.01),
     OptionSpec("fixed_layout_seed", "int", "keep the maze of this seed for every episode", 3, optional=True),
+    OptionSpec("fixed_start", "bool", "with fixed_layout_seed, start every episode farthest from the goal", True),
     OptionSpec("render_mode", "choice", "what env.render() returns", "rgb_array", choices=("rgb_array",),
                optional=True),
 )

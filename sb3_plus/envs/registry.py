@@ -24,6 +24,12 @@ class EnvFamily:
     :param examples: a few ids, shown in error messages and docs.
     :param options: the family's options (name -> :class:`sb3_plus.envs.options.OptionSpec`), checked by
         :func:`sb3_plus.envs.make_env` before ``build``; ``None``: the built-in table of that name, if any.
+    :param training_only: options that training envs and evaluation envs set differently, name ->
+        ``(training value, evaluation value)`` (Atari's episodic life and reward clipping): a run's
+        training envs get the training value unless its config sets one; evaluation envs always get
+        the evaluation value.
+    :param reports_success: every ``info`` has ``success`` (the goal-reaching families); ``False`` for
+        games scored by their return (Atari).
     """
 
     name: str
@@ -31,6 +37,8 @@ class EnvFamily:
     build: Callable[..., gym.Env]
     examples: list[str] = field(default_factory=list)
     options: Mapping[str, Any] | None = None
+    training_only: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+    reports_success: bool = True
 
 
 _FAMILIES: dict[str, EnvFamily] = {}
@@ -52,6 +60,26 @@ def find_family(env_id: str) -> EnvFamily | None:
         if family.matches(env_id):
             return family
     return None
+
+
+def reports_success(env_id: str) -> bool:
+    """Whether ``env_id``'s infos say ``success`` (a family that reports it; plain gymnasium ids do not)."""
+    family = find_family(env_id)
+    return family is not None and family.reports_success
+
+
+def training_env_kwargs(env_id: str, env_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of a training env of ``env_id``: the family's training-only values under ``env_kwargs``."""
+    family = find_family(env_id)
+    only = family.training_only if family is not None else {}
+    return {**{name: train for name, (train, _) in only.items()}, **env_kwargs}
+
+
+def evaluation_env_kwargs(env_id: str, env_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of an evaluation env of ``env_id``: ``env_kwargs`` with the family's evaluation values."""
+    family = find_family(env_id)
+    only = family.training_only if family is not None else {}
+    return {**env_kwargs, **{name: value for name, (_, value) in only.items()}}
 
 
 def unknown_env_message(env_id: str) -> str:

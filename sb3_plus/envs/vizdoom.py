@@ -208,6 +208,11 @@ def _button_action_map(buttons: list[Any], button_map: list[np.ndarray]) -> dict
     return mapping
 
 
+#: Button pairs that cancel out when pressed together.
+_OPPOSING = (("MOVE_LEFT", "MOVE_RIGHT"), ("TURN_LEFT", "TURN_RIGHT"), ("MOVE_FORWARD", "MOVE_BACKWARD"),
+             ("LOOK_UP", "LOOK_DOWN"), ("MOVE_UP", "MOVE_DOWN"))
+
+
 class VizdoomPoseEnv(gym.Wrapper):
     """One ViZDoom scenario as a gymnasium env with pixels, pose and success.
 
@@ -231,6 +236,7 @@ class VizdoomPoseEnv(gym.Wrapper):
         self._geometry: MapGeometry | None = None
         self._closed = False
         self._last_pose: dict[str, float] = {}
+        self._masks: np.ndarray | None = None
         with _INIT_LOCK, _in_directory(cache_dir("vizdoom")):
             self.game.set_doom_config_path(str(cache_dir("vizdoom") / "_vizdoom.ini"))
             self.game.set_vizdoom_path(dying_with_parent(self.game.get_vizdoom_path() or vzd.exe_path))
@@ -289,6 +295,20 @@ class VizdoomPoseEnv(gym.Wrapper):
         return np.repeat(screen[..., None], 3, axis=2) if screen.ndim == 2 else screen
 
     # -- privileged access for experts and exploration ----------------------------
+    def action_masks(self) -> np.ndarray:
+        """Which actions are real moves (sb3-contrib's MaskablePPO reads it): a button combination that presses
+        both of an opposing pair (left and right, forward and back, both turns) cancels out and is masked.
+        Only ``max_buttons_pressed`` of 2 or more makes such combinations."""
+        if self._masks is None:
+            combos = getattr(self.env.unwrapped, "button_map", None)
+            n = self.action_space.n if isinstance(self.action_space, spaces.Discrete) else 0
+            names = [b.name for b in self.game.get_available_buttons()]
+            self._masks = np.ones(n, dtype=bool)
+            for action, combo in enumerate(combos or []):
+                pressed = {names[i] for i in np.flatnonzero(combo[:len(names)])}
+                self._masks[action] = not any(a in pressed and b in pressed for a, b in _OPPOSING)
+        return self._masks
+
     def map_geometry(self) -> MapGeometry:
         """Sectors, lines and objects of the map (needs one reset first)."""
         if self._geometry is None:
@@ -321,13 +341,14 @@ class VizdoomPoseEnv(gym.Wrapper):
                 super().close()
 
 
-_OPTIONS = {"resolution", "grayscale", "frame_skip", "frame_stack", "sticky_actions", "screen_resolution",
-            "doom_map", "doom_skill", "episode_timeout", "max_buttons_pressed", "render_mode", "game_args"}
+_OPTIONS = {"resolution", "grayscale", "frame_skip", "frame_stack", "frame_gap", "sticky_actions",
+            "screen_resolution", "doom_map", "doom_skill", "episode_timeout", "max_buttons_pressed", "render_mode",
+            "game_args"}
 
 
 def make_vizdoom(env_id: str, resolution: int | tuple[int, int] = 64, grayscale: bool = True, frame_skip: int = 4,
                  frame_stack: int = 1, sticky_actions: float = 0.0, screen_resolution: str = "RES_160X120",
-                 doom_map: str | None = None, doom_skill: int | None = None, episode_timeout: int | None = None,
+                 frame_gap: int = 1, doom_map: str | None = None, doom_skill: int | None = None, episode_timeout: int | None = None,
                  max_buttons_pressed: int | None = None, render_mode: str | None = None, game_args: str = "",
                  config_file: str | os.PathLike | None = None) -> gym.Env:
     """Build a ViZDoom scenario with sb3-plus preprocessing.
@@ -337,6 +358,7 @@ def make_vizdoom(env_id: str, resolution: int | tuple[int, int] = 64, grayscale:
     :param grayscale: 1-channel observations (else RGB).
     :param frame_skip: game tics per action (the engine repeats the action).
     :param frame_stack: stack the last k frames along channels.
+    :param frame_gap: steps between the stacked frames (1: consecutive).
     :param sticky_actions: probability of repeating the previous action.
     :param screen_resolution: the engine's render resolution (ViZDoom ``RES_*`` name).
     :param doom_map: map to load (e.g. ``MAP02``), else the scenario's.
@@ -385,7 +407,7 @@ def make_vizdoom(env_id: str, resolution: int | tuple[int, int] = 64, grayscale:
     if sticky_actions:
         env = StickyActions(env, sticky_actions)
     if frame_stack > 1:
-        env = ChannelFrameStack(env, frame_stack)
+        env = ChannelFrameStack(env, frame_stack, gap=frame_gap)
     return env
 
 

@@ -91,8 +91,15 @@ def _init(layer: nn.Module, gain: float = float(np.sqrt(2))) -> nn.Module:
     return layer
 
 
+class _ChannelsLast(nn.Sequential):
+    """Convolutions in channels-last (NHWC) layout: faster on CPU; the flattened output keeps the (C, H, W) order."""
+
+    def forward(self, x: th.Tensor) -> th.Tensor:
+        return super().forward(x.contiguous(memory_format=th.channels_last))
+
+
 def _conv_trunk(channels: int) -> nn.Sequential:
-    return nn.Sequential(
+    return _ChannelsLast(
         _init(nn.Conv2d(channels, 32, 8, stride=4)), nn.LeakyReLU(),
         _init(nn.Conv2d(32, 64, 4, stride=2)), nn.LeakyReLU(),
         _init(nn.Conv2d(64, 64, 3, stride=1)), nn.LeakyReLU(),
@@ -105,6 +112,8 @@ def _networks(shape: tuple[int, ...], features_dim: int) -> tuple[nn.Module, nn.
     of at least 36x36, an MLP on the flattened observation otherwise. The predictor is deeper than the target."""
     if len(shape) == 3 and min(shape[1:]) >= _MIN_IMAGE_SIDE:
         trunks = _conv_trunk(shape[0]), _conv_trunk(shape[0])
+        for trunk in trunks:  # after the orthogonal init, which needs the usual layout
+            trunk.to(memory_format=th.channels_last)
         with th.no_grad():
             flat = trunks[0](th.zeros((1, *shape))).shape[1]
         target = nn.Sequential(trunks[0], _init(nn.Linear(flat, features_dim)))
@@ -171,19 +180,21 @@ class RNDModel(nn.Module):
     def predictor_loss(self, obs: th.Tensor, proportion: float, mask: th.Tensor | None = None) -> th.Tensor:
         """Mean squared prediction error on a random ``proportion`` of the (unpadded) observations.
 
+        Only the chosen rows go through the networks, so a proportion of 0.25 costs a quarter of 1.
+
         :param obs: a minibatch of observations.
         :param proportion: the chance that a sample trains the predictor, in (0, 1].
         :param mask: which rows are real samples (recurrent minibatches are padded); ``None``: all.
         """
-        normalized = self.normalize(obs)
-        with th.no_grad():
-            target = self.target(normalized)
-        per_sample = (self.predictor(normalized) - target).pow(2).mean(dim=1)
-        keep = th.rand(per_sample.shape[0], device=per_sample.device) < proportion
+        keep = th.rand(obs.shape[0], device=obs.device) < proportion
         if mask is not None:
             keep = keep & mask
-        keep = keep.to(per_sample.dtype)
-        return (per_sample * keep).sum() / keep.sum().clamp(min=1.0)
+        if not bool(keep.any()):
+            return sum((p.sum() * 0.0 for p in self.predictor.parameters()), th.zeros((), device=obs.device))
+        normalized = self.normalize(obs[keep])
+        with th.no_grad():
+            target = self.target(normalized)
+        return (self.predictor(normalized) - target).pow(2).mean(dim=1).mean()
 
     @th.no_grad()
     def update_obs_stats(self, obs: np.ndarray | th.Tensor) -> None:

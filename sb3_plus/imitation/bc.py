@@ -98,6 +98,7 @@ class _Run:
     t_begin: float = field(default_factory=time.perf_counter)
     params: list[th.nn.Parameter] = field(default_factory=list)
     average: WeightAverage | None = None
+    augment: Any = None  # the training minibatches' augmentations (never the held-out measure)
     best: Snapshot | None = None
     improved_at: int = 0  # last epoch that raised the best held-out agreement (patience counts from it)
 
@@ -133,8 +134,13 @@ def _setup(policy: ActorCriticPolicy, data: Any, settings: BCSettings, normalize
     report = BCReport(seq_len=int(seq_len), recurrent=recurrent, n_train_episodes=len(train_eps),
                       n_holdout_episodes=len(holdout_eps), n_train_steps=batcher.n_steps,
                       normalized=norm is not None, fitted_normalizer=fitted)
+    augment = None
+    if settings.augment:
+        from sb3_plus.policies.augment import Augmenter
+
+        augment = Augmenter(settings.augment, settings.seed)
     return _Run(policy, settings, transpose, train_eps, holdout_eps, batcher, report, t_begin,
-                params=list(policy.parameters()))
+                params=list(policy.parameters()), augment=augment)
 
 
 def _loss(run: _Run, batch: SequenceBatch, actor_params: list[th.nn.Parameter]) -> tuple[th.Tensor, th.Tensor]:
@@ -142,7 +148,7 @@ def _loss(run: _Run, batch: SequenceBatch, actor_params: list[th.nn.Parameter]) 
     s = run.settings
     mask = batch.mask
     n_valid = mask.sum()
-    _, log_prob, entropy = evaluate_batch(run.policy, batch, run.transpose)
+    _, log_prob, entropy = evaluate_batch(run.policy, batch, run.transpose, run.augment)
     nll = -masked_mean(log_prob, mask, n_valid)
     loss = nll
     if s.ent_coef:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import torch as th
 from gymnasium import spaces
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
@@ -24,10 +26,14 @@ def zero_states(policy: RecurrentActorCriticPolicy, n_seq: int) -> RNNStates:
 
 
 def evaluate_batch(
-    policy: ActorCriticPolicy, batch: SequenceBatch, transpose: ImageTranspose
+    policy: ActorCriticPolicy, batch: SequenceBatch, transpose: ImageTranspose,
+    augment: Callable[[Any], Any] | None = None,
 ) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
-    """``(values, log_prob, entropy)`` of the batch's actions, through ``policy.evaluate_actions``."""
+    """``(values, log_prob, entropy)`` of the batch's actions, through ``policy.evaluate_actions``
+    (observations augmented by ``augment`` first, channel-first, when given)."""
     obs = transpose(batch.observations)
+    if augment is not None:
+        obs = augment(obs)
     # As in PPO: Discrete actions as a flat long tensor, everything else as float.
     if isinstance(policy.action_space, spaces.Discrete):
         actions = batch.actions.long().flatten()

@@ -70,9 +70,15 @@ class BCSettings(Settings):
     gamma: float = knob(0.99, "discount of the returns for the critic warm-up (use the RL algorithm's)")
     holdout_fraction: float = knob(0.1, "fraction of EPISODES held out to measure agreement")
     max_seconds: float | None = knob(None, "wall-clock budget of the call (checked between minibatches)")
+    augment: tuple[str, ...] | None = knob(None, "image augmentations of each training minibatch, e.g. "
+                                                 "('shift', 'flip') (default: the config's augment)")
     seed: int = knob(0, "seed of the held-out split and of the shuffling", config=False)
 
     def __post_init__(self) -> None:
+        if self.augment is not None:
+            from sb3_plus.policies.augment import check_augment
+
+            object.__setattr__(self, "augment", tuple(check_augment(list(self.augment))) or None)
         _check_bc(self)
 
     def bc(self) -> BCSettings:

@@ -1,9 +1,10 @@
 """Custom policy parts for SB3 (registered by name for RL-Zoo configs)."""
 
+from sb3_plus.policies.impala_cnn import ImpalaCNN
 from sb3_plus.policies.recurrent import RecurrentPPO
 from sb3_plus.policies.small_cnn import SmallCNN
 
-__all__ = ["RecurrentPPO", "SmallCNN"]
+__all__ = ["ImpalaCNN", "RecurrentPPO", "SmallCNN"]
 
 
 def _register() -> None:
@@ -12,6 +13,7 @@ def _register() -> None:
     except ImportError:  # config module not importable: names still resolve by import
         return
     register_features_extractor("SmallCNN", SmallCNN, overwrite=True)
+    register_features_extractor("ImpalaCNN", ImpalaCNN, overwrite=True)
 
 
 _register()

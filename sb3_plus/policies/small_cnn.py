@@ -8,28 +8,17 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
 
-class SmallCNN(BaseFeaturesExtractor):
-    """Three strided convolutions and one linear layer.
-
-    About a tenth of NatureCNN's compute at 64x64, which is what makes PPO fast on two CPU
-    cores; enough capacity for ViZDoom navigation and mazes.
+class ConvFeatures(BaseFeaturesExtractor):
+    """A convolutional trunk, then one linear layer with ReLU; the convolutions run channels-last.
 
     :param observation_space: channel-first image space (SB3 transposes HWC images).
     :param features_dim: size of the output features.
-    :param channels: output channels of the three convolutions.
+    :param cnn: the trunk, ending in ``nn.Flatten()``.
     """
 
-    def __init__(self, observation_space: gym.spaces.Box, features_dim: int = 256,
-                 channels: tuple[int, int, int] = (16, 32, 32)) -> None:
+    def __init__(self, observation_space: gym.spaces.Box, features_dim: int, cnn: nn.Module) -> None:
         super().__init__(observation_space, features_dim)
-        n_input = observation_space.shape[0]
-        c1, c2, c3 = channels
-        self.cnn = nn.Sequential(
-            nn.Conv2d(n_input, c1, kernel_size=8, stride=4), nn.ReLU(),
-            nn.Conv2d(c1, c2, kernel_size=4, stride=2), nn.ReLU(),
-            nn.Conv2d(c2, c3, kernel_size=3, stride=1), nn.ReLU(),
-            nn.Flatten(),
-        )
+        self.cnn = cnn
         with th.no_grad():
             n_flat = self.cnn(th.as_tensor(observation_space.sample()[None]).float()).shape[1]
         self.linear = nn.Sequential(nn.Linear(n_flat, features_dim), nn.ReLU())
@@ -43,3 +32,26 @@ class SmallCNN(BaseFeaturesExtractor):
             self.cnn.to(memory_format=th.channels_last)
             self._channels_last = True
         return self.linear(self.cnn(observations.contiguous(memory_format=th.channels_last)))
+
+
+class SmallCNN(ConvFeatures):
+    """Three strided convolutions and one linear layer.
+
+    About a tenth of NatureCNN's compute at 64x64, which is what makes PPO fast on two CPU
+    cores; enough capacity for ViZDoom navigation and mazes.
+
+    :param observation_space: channel-first image space (SB3 transposes HWC images).
+    :param features_dim: size of the output features.
+    :param channels: output channels of the three convolutions.
+    """
+
+    def __init__(self, observation_space: gym.spaces.Box, features_dim: int = 256,
+                 channels: tuple[int, int, int] = (16, 32, 32)) -> None:
+        n_input = observation_space.shape[0]
+        c1, c2, c3 = channels
+        super().__init__(observation_space, features_dim, nn.Sequential(
+            nn.Conv2d(n_input, c1, kernel_size=8, stride=4), nn.ReLU(),
+            nn.Conv2d(c1, c2, kernel_size=4, stride=2), nn.ReLU(),
+            nn.Conv2d(c2, c3, kernel_size=3, stride=1), nn.ReLU(),
+            nn.Flatten(),
+        ))

@@ -22,6 +22,15 @@ def is_recurrent(policy_or_model: Any) -> bool:
     return isinstance(policy, RecurrentActorCriticPolicy)
 
 
+def is_maskable(policy_or_model: Any) -> bool:
+    """Whether an SB3 model or policy takes action masks (sb3-contrib's ``MaskableActorCriticPolicy``)."""
+    from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+    from stable_baselines3.common.base_class import BaseAlgorithm
+
+    policy = policy_or_model.policy if isinstance(policy_or_model, BaseAlgorithm) else policy_or_model
+    return isinstance(policy, MaskableActorCriticPolicy)
+
+
 def stack_steps(items: Sequence[Any]) -> Any:
     """Stack per-step (or per-env) values into arrays; dicts and tuples are stacked per key."""
     first = items[0]
@@ -54,6 +63,8 @@ class PolicyActor:
         when the env itself does not normalize).
 
     ``recurrent`` tells whether the policy carries LSTM states; ``state`` holds them (per env).
+    ``maskable`` tells whether it takes action masks; then ``masks`` (set by the loop) gives the envs'
+    current ``action_masks()`` and a masked action is never chosen.
     """
 
     def __init__(self, policy: Any, deterministic: bool = True,
@@ -62,6 +73,8 @@ class PolicyActor:
         self.deterministic = deterministic
         self.obs_transform = obs_transform
         self.recurrent = is_recurrent(policy)
+        self.maskable = is_maskable(policy)
+        self.masks: Callable[[], np.ndarray] | None = None
         self.state: Any = None
 
     def reset(self, n_envs: int) -> None:
@@ -72,6 +85,10 @@ class PolicyActor:
             obs = self.obs_transform(obs)
         # predict resets the LSTM state of every env whose episode_start is true; feedforward
         # policies ignore both arguments, so one call serves both kinds
+        if self.maskable and self.masks is not None:
+            actions, self.state = self.policy.predict(obs, state=self.state, episode_start=episode_starts,
+                                                      deterministic=self.deterministic, action_masks=self.masks())
+            return actions
         actions, self.state = self.policy.predict(obs, state=self.state, episode_start=episode_starts,
                                                   deterministic=self.deterministic)
         return actions

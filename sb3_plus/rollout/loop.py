@@ -137,6 +137,8 @@ def play_episodes(
     keep = record_info or dict
     start = time.perf_counter()
     actor.reset(slots.n)
+    if getattr(actor, "maskable", False):
+        actor.masks = slots.masks
 
     active = 0
 

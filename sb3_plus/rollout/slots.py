@@ -44,6 +44,10 @@ class _GymSlots:
             return self.obs[0][None]  # a view: the common single-env case copies nothing
         return stack_steps(self.obs)
 
+    def masks(self) -> np.ndarray:
+        """Every env's ``action_masks()``."""
+        return np.stack([env.get_wrapper_attr("action_masks")() for env in self.envs])
+
     def step(self, actions: Sequence[Any], running: list[Any]) -> list[tuple]:
         out = []
         for j, ep in enumerate(running):
@@ -90,6 +94,10 @@ class _VecSlots:
 
     def batch(self) -> Any:
         return self.obs
+
+    def masks(self) -> np.ndarray:
+        """Every env's ``action_masks()``."""
+        return np.stack(self.venv.env_method("action_masks"))
 
     def step(self, actions: Sequence[Any], running: list[Any]) -> list[tuple]:
         t0 = time.perf_counter()

@@ -179,7 +179,8 @@ class SuccessEvalCallback(BaseCallback):
 
 class AtomicCheckpointCallback(BaseCallback):
     """Save ``checkpoints/model_<steps>_steps.zip`` (and the VecNormalize statistics) each time it is called,
-    keeping the last few. Run it as ``AlignedEveryNTimesteps(N, AtomicCheckpointCallback(run_dir))``.
+    keeping the last ``keep`` (0: all). Run it as
+    ``AlignedEveryNTimesteps(N, AtomicCheckpointCallback(run_dir))``.
 
     SB3's ``CheckpointCallback`` writes the zip in place, so a kill during the save leaves a broken
     newest checkpoint that resuming would pick; this one writes to a temp file and renames.
@@ -197,7 +198,7 @@ class AtomicCheckpointCallback(BaseCallback):
     def save(self) -> Path:
         path = save_model_and_stats(self.model, self.dir / f"model_{self.num_timesteps}_steps.zip")
         checkpoints = sorted(self.dir.glob("model_*_steps.zip"), key=checkpoint_steps)
-        for old in checkpoints[: -self.keep]:
+        for old in checkpoints[: -self.keep] if self.keep > 0 else []:
             old.unlink(missing_ok=True)
             (self.dir / old.name.replace("model_", "vecnormalize_").replace(".zip", ".pkl")).unlink(missing_ok=True)
         return path

@@ -31,14 +31,16 @@ def make_vec_env_for(env_id: str, n_envs: int, seed: int, env_kwargs: dict[str, 
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     from sb3_plus.envs import family_of, make_env
+    from sb3_plus.envs.registry import reports_success
 
     if vec_env not in VEC_ENV_CLASSES:
         raise BadOptionError(f"--vec-env must be one of {', '.join(VEC_ENV_CLASSES)}, got {vec_env!r}")
     from sb3_plus.envs.vec_workers import WorkerVecEnv
 
     cls = {"subproc": SubprocVecEnv, "workers": WorkerVecEnv}.get(vec_env, DummyVecEnv) if n_envs > 1 else DummyVecEnv
-    # the pose families report success on every step; plain gymnasium envs do not
-    keywords = ("success",) if family_of(env_id) != "gym" else ()
+    # the pose families report success on every step; plain gymnasium envs and scored games do not
+    family_of(env_id)  # loads the built-in families
+    keywords = ("success",) if reports_success(env_id) else ()
     return make_vec_env(make_env, n_envs=n_envs, seed=seed, vec_env_cls=cls, monitor_dir=monitor_dir,
                         env_kwargs={"env_id": env_id, **env_kwargs}, monitor_kwargs={"info_keywords": keywords},
                         wrapper_class=wrapper)
@@ -95,9 +97,14 @@ def _has_channel_last_images(space: Any) -> bool:
 
 
 def make_training_env(config: Any, env_id: str, seed: int, stats: Path | None = None) -> Any:
-    """The run's training envs: ``config.n_envs`` envs with all the config's wrappers."""
-    venv = make_vec_env_for(env_id, config.n_envs, seed, config.env_kwargs, config.vec_env_class,
-                            wrapper=config.env_wrapper_fn())
+    """The run's training envs: ``config.n_envs`` envs with all the config's wrappers (and the family's
+    training-only options, such as Atari's episodic life, unless the config sets them)."""
+    from sb3_plus.envs import family_of
+    from sb3_plus.envs.registry import training_env_kwargs
+
+    family_of(env_id)  # loads the built-in families
+    venv = make_vec_env_for(env_id, config.n_envs, seed, training_env_kwargs(env_id, config.env_kwargs),
+                            config.vec_env_class, wrapper=config.env_wrapper_fn())
     try:
         return wrap_vec_env(venv, config, stats=stats)
     except BaseException:
@@ -107,7 +114,8 @@ def make_training_env(config: Any, env_id: str, seed: int, stats: Path | None = 
 
 def make_eval_env(config: Any, env_id: str, env_kwargs: dict[str, Any] | None = None, *,
                   stats: Path | None = None, render_mode: str | None = None) -> Any:
-    """One evaluation env (a one-env ``VecEnv``) with the wrappers training used; ``VecNormalize`` frozen.
+    """One evaluation env (a one-env ``VecEnv``) with the wrappers training used; ``VecNormalize`` frozen;
+    the family's training-only options at their evaluation values (Atari: whole games, real scores).
 
     Training, evaluation during training, ``evaluate``, the Hub loader and videos all build their
     envs here, so a model is always played behind the wrappers it learned with. The statistics come
@@ -124,6 +132,11 @@ def make_eval_env(config: Any, env_id: str, env_kwargs: dict[str, Any] | None = 
         env_kwargs = dict(config.env_kwargs) if config is not None else {}
     if render_mode is not None:
         env_kwargs = {**env_kwargs, "render_mode": render_mode}
+    from sb3_plus.envs import family_of
+    from sb3_plus.envs.registry import evaluation_env_kwargs
+
+    family_of(env_id)  # loads the built-in families
+    env_kwargs = evaluation_env_kwargs(env_id, env_kwargs)
     wrapper = config.env_wrapper_fn() if config is not None else None
     venv = make_vec_env_for(env_id, 1, 0, env_kwargs, "dummy", wrapper=wrapper)
     try:

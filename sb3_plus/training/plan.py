@@ -38,6 +38,8 @@ class TrainOptions:
     """first validation seed of those evaluations (default :data:`sb3_plus.evaluation.VALIDATION_SEED`)"""
     save_freq: int | None = None
     """env steps between checkpoints (-1: only the final model and on interrupt; a resumed run keeps its own)"""
+    keep_checkpoints: int = 3
+    """checkpoints kept, the newest (0: all, e.g. for a progression video)"""
     trained_agent: str | os.PathLike | None = None
     """a model zip or a run folder to resume (schedules and step counts continue)"""
     progress: bool = False
@@ -115,6 +117,20 @@ class RunPlan:
     @property
     def resuming(self) -> bool:
         return self.options.trained_agent is not None
+
+
+def _check_curriculum(plan: RunPlan) -> None:
+    """A curriculum's option and stages fit the env, and a run that has one evaluates (its stages move on
+    evaluations)."""
+    from sb3_plus.training.curriculum import check_curriculum_env, parse_curriculum
+
+    settings = parse_curriculum(plan.config.curriculum)
+    if settings is None:
+        return
+    check_curriculum_env(settings, plan.env_id, plan.config.env_kwargs)
+    if plan.options.eval_freq == 0 or (plan.options.eval_freq is None and plan.config.eval_freq == 0):
+        raise BadOptionError("this config has a curriculum, whose stages move on evaluations, but evaluation is off "
+                             "(eval_freq 0). Fix: set eval_freq > 0, or remove the curriculum")
 
 
 def _override_keys(hyperparams: Any) -> set[str]:
@@ -237,6 +253,8 @@ def _resolve_pretraining(plan: RunPlan) -> None:
     settings = pretrain_settings_for(method, config_pretrain, options.pretrain_kwargs) if method else {}
     if method in ("bc", "dagger") and plan.config.seq_len and "seq_len" not in settings and plan.algo == "ppo_lstm":
         settings["seq_len"] = plan.config.seq_len
+    if method in ("bc", "dagger") and plan.config.augment and "augment" not in settings:
+        settings["augment"] = list(plan.config.augment)  # BC sees the minibatches PPO's updates see
     if method and method != "dagger" and not plan.dataset:
         raise BadOptionError(f"--pretrain {method} needs a dataset. Fix: pass --dataset ID "
                              "(make one with python -m sb3_plus.collect_expert)")
@@ -271,6 +289,7 @@ def resolve_run(algo: str, env_id: str, options: TrainOptions) -> RunPlan:
     if plan.method and plan.dataset and (not plan.resuming or plan.unfinished is not None):
         _check_dataset(plan.dataset)
     config = plan.config
+    _check_curriculum(plan)
     plan.eval_episodes = options.eval_episodes or config.eval_episodes or 10
     if options.eval_freq is not None:
         plan.eval_freq = options.eval_freq

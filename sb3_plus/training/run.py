@@ -16,6 +16,7 @@ from sb3_plus.training.callbacks import (AlignedEveryNTimesteps, AppendingCSVOut
                                          StopOnInterrupt, SuccessEvalCallback, UpdateThreads, WallTimeLimit,
                                          save_model_and_stats)
 from sb3_plus.training.envs import find_vecnormalize, make_eval_env, make_training_env
+from sb3_plus.training.curriculum import CurriculumCallback, run_curriculum, staged_config
 from sb3_plus.training.plan import RunPlan, TrainOptions, resolve_run
 from sb3_plus.training.pretrain import check_pretraining_data, pretrain_policy
 from sb3_plus.training.run_folder import (append_command, next_run_dir, plot_learning_curve, read_run_info,
@@ -137,9 +138,14 @@ def _callbacks(plan: RunPlan, eval_cb: SuccessEvalCallback, run_dir: Path, start
     if plan.eval_freq > 0:
         callbacks.append(AlignedEveryNTimesteps(plan.eval_freq, eval_cb))
     if plan.save_freq > 0:
-        callbacks.append(AlignedEveryNTimesteps(plan.save_freq, AtomicCheckpointCallback(run_dir)))
+        callbacks.append(AlignedEveryNTimesteps(plan.save_freq, AtomicCheckpointCallback(
+            run_dir, keep=options.keep_checkpoints)))
     if options.max_seconds is not None:
         callbacks.append(WallTimeLimit(options.max_seconds, start=start))
+    if plan.config.augment:
+        from sb3_plus.policies.augment import AugmentMinibatches
+
+        callbacks.append(AugmentMinibatches(plan.config.augment, seed=options.seed))
     if options.callback is not None:
         extra = options.callback
         callbacks.extend(extra if isinstance(extra, (list, tuple)) else [extra])
@@ -250,7 +256,8 @@ def train(algo: str, env_id: str, options: TrainOptions | None = None, **kwargs:
     threads = set_torch_threads(options.torch_threads)
     plan = resolve_run(algo, env_id, options)
     stats = find_vecnormalize(plan.resume_model) if plan.resume_model is not None else None
-    venv = make_training_env(plan.config, env_id, options.seed, stats=stats)
+    curriculum = run_curriculum(plan.config, plan.run_dir)
+    venv = make_training_env(staged_config(plan.config, curriculum), env_id, options.seed, stats=stats)
     try:  # everything that can refuse the inputs runs before the run folder exists
         model = build_model(plan, venv)
         pretrain_now = bool(plan.method) and (not plan.resuming or plan.unfinished is not None)
@@ -265,9 +272,10 @@ def train(algo: str, env_id: str, options: TrainOptions | None = None, **kwargs:
         venv.close()
         raise
     eval_cb = SuccessEvalCallback(
-        lambda: make_eval_env(plan.config, env_id), n_eval_episodes=plan.eval_episodes, run_dir=run_dir,
-        seed=_eval_seed(options), success_threshold=plan.config.success_threshold,
+        lambda: make_eval_env(staged_config(plan.config, curriculum), env_id), n_eval_episodes=plan.eval_episodes,
+        run_dir=run_dir, seed=_eval_seed(options), success_threshold=plan.config.success_threshold,
         reward_threshold=plan.config.reward_threshold, verbose=options.verbose, on_eval=options.on_eval)
+    extra = _curriculum_callback(plan, curriculum, run_dir, eval_cb)
     try:
         with sigterm_as_interrupt():
             _set_logger(model, run_dir, options)
@@ -276,7 +284,7 @@ def train(algo: str, env_id: str, options: TrainOptions | None = None, **kwargs:
                 _pretrain(plan, model, run_dir, info, eval_cb, start)
             remaining = max(plan.config.n_timesteps - model.num_timesteps, 0)
             if remaining > 0:
-                model.learn(remaining, callback=_callbacks(plan, eval_cb, run_dir, start),
+                model.learn(remaining, callback=_callbacks(plan, eval_cb, run_dir, start) + extra,
                             progress_bar=options.progress, tb_log_name="run",
                             reset_num_timesteps=plan.resume_model is None and model.num_timesteps == 0)
             return _finish(plan, model, run_dir, info, eval_cb, start)
@@ -292,6 +300,30 @@ def train(algo: str, env_id: str, options: TrainOptions | None = None, **kwargs:
     finally:
         eval_cb.close()  # e.g. a pruned trial: its evaluation env (a game process) ends here too
         venv.close()
+        if model.get_env() is not None and model.get_env() is not venv:  # a curriculum's envs of a later stage
+            model.get_env().close()
+
+
+def _curriculum_callback(plan: RunPlan, curriculum: Any, run_dir: Path, eval_cb: SuccessEvalCallback) -> list[Any]:
+    """The callback that moves a curriculum on (``[]`` without one); it hears every evaluation."""
+    if curriculum is None:
+        return []
+    curriculum.run_dir = run_dir
+
+    def rebuild() -> Any:  # other seeds at each stage
+        return make_training_env(staged_config(plan.config, curriculum), plan.env_id,
+                                 plan.options.seed + 1000 * curriculum.stage)
+
+    callback = CurriculumCallback(curriculum, rebuild, eval_cb, verbose=plan.options.verbose)
+    user = eval_cb.on_eval
+
+    def on_eval(steps: int, result: Any) -> None:
+        callback.on_evaluation(steps, result)
+        if user is not None:
+            user(steps, result)
+
+    eval_cb.on_eval = on_eval
+    return [callback]
 
 
 def _eval_seed(options: TrainOptions) -> int:

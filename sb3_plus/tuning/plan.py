@@ -113,8 +113,10 @@ def plan_study(settings: TuneSettings) -> StudyPlan:
 
 def _default_metric(env_id: str) -> str:
     from sb3_plus.envs import family_of
+    from sb3_plus.envs.registry import reports_success
 
-    return "return" if family_of(env_id) == "gym" else "success"
+    family_of(env_id)  # loads the built-in families
+    return "success" if reports_success(env_id) else "return"
 
 
 def _fixed_overrides(hyperparams: Mapping[str, Any] | Sequence[str] | None) -> dict[str, Any]:

@@ -1,0 +1,49 @@
+"""The pieces the exploration benchmarks are made of: wall-clock snapshots, cell counting, the command line."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from sb3_plus.bench import main as bench_main
+from sb3_plus.benchmarks.exploration import CellCounter, WallClockSnapshots, _random_cells
+from sb3_plus.exploration.cells import CellSpec
+from sb3_plus.models import evaluate_saved_model
+from sb3_plus.training import train
+
+FAST = ["n_envs:2", "n_steps:64", "batch_size:64", "n_epochs:1"]
+FIXED = {"fixed_layout_seed": 0, "fixed_start": True}
+
+
+def test_wall_clock_snapshots_land_in_the_run_and_evaluate(tmp_path) -> None:
+    # a clock started 100 s ago with a snapshot due every 30 s: three are due, one per step until caught up
+    snapshots = WallClockSnapshots(every_s=30.0, start=time.perf_counter() - 100.0)
+    result = train("ppo", "MazeEasy-v0", n_timesteps=256, log_folder=tmp_path, hyperparams=FAST, eval_freq=0,
+                   verbose=0, callback=snapshots)
+    assert [s["steps"] for s in snapshots.saved] == [2, 4, 6]
+    assert [Path(s["path"]).name for s in snapshots.saved] == ["wall_0.5min.zip", "wall_1min.zip", "wall_1.5min.zip"]
+    first = snapshots.saved[0]
+    assert first["path"].startswith(str(result.run_dir / "checkpoints" / "wall_"))
+    # a snapshot is a model of the run: it evaluates with the run's env and settings
+    assert evaluate_saved_model(first["path"], episodes=1, seed=10_000).seeds == [10_000]
+
+
+def test_cell_counter_and_random_walk_count_distinct_maze_cells(tmp_path) -> None:
+    spec = CellSpec(kind="pose", cell_size=1.0)
+    counter = CellCounter(spec, every=128)
+    train("ppo", "MazeHard-v0", n_timesteps=1024, log_folder=tmp_path, hyperparams=FAST, eval_freq=0, verbose=0,
+          env_kwargs=FIXED, callback=counter)
+    curve = [c for _, c in counter.curve]
+    assert len(curve) == 8 and curve == sorted(curve) and 1 < curve[-1] <= 166
+    walk = _random_cells("MazeHard-v0", FIXED, spec, steps=2000, every=500)
+    assert [s for s, _ in walk] == [500, 1000, 1500, 2000]
+    assert walk[0][1] <= walk[-1][1] < 166  # a random walk from the far corner does not see the whole maze
+
+
+def test_bench_refuses_arms_of_another_benchmark(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        bench_main(["--only", "rnd", "--arms", "dagger"])
+    assert exc.value.code == 2
+    assert "names none of the rnd arms" in capsys.readouterr().err
