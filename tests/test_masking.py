@@ -72,3 +72,30 @@ def test_maskable_ppo_never_takes_a_masked_action(tmp_path, algo: str) -> None:
         if term or trunc:
             obs, _ = unmasked.reset()
     assert unmasked.masked_taken > 0
+
+
+class _NoMasks(gym.Env):
+    """The maze's spaces, no action_masks()."""
+
+    def __init__(self) -> None:
+        maze = make_env("MazeEasy-v0")
+        self.observation_space, self.action_space = maze.observation_space, maze.action_space
+
+    def reset(self, *, seed=None, options=None):
+        return self.observation_space.sample() * 0, {}
+
+    def step(self, action):
+        return self.observation_space.sample() * 0, 0.0, True, False, {}
+
+
+def test_a_maskable_policy_on_an_env_without_masks_is_a_clear_error(tmp_path) -> None:
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from sb3_plus.errors import BadOptionError
+
+    result = train("maskable_ppo", "MazeEasy-v0", n_timesteps=128, log_folder=tmp_path, hyperparams=FAST,
+                   eval_freq=0, verbose=0)
+    model = load_model(result.model_path)
+    for env in (_NoMasks(), DummyVecEnv([_NoMasks])):
+        with pytest.raises(BadOptionError, match="without action_masks\\(\\).*Fix"):
+            evaluate_model(model, env, episodes=1)

@@ -26,6 +26,10 @@ def _at(obs: Any, j: int) -> Any:
     return obs[j]
 
 
+NO_MASKS = ("a maskable policy (MaskablePPO) plays an env without action_masks(). Fix: play it on an env that has "
+            "them (mazes; ViZDoom with max_buttons_pressed >= 2), or train with ppo")
+
+
 class _GymSlots:
     """Gymnasium envs side by side: a free env is reset at once with the next episode's seed."""
 
@@ -46,7 +50,10 @@ class _GymSlots:
 
     def masks(self) -> np.ndarray:
         """Every env's ``action_masks()``."""
-        return np.stack([env.get_wrapper_attr("action_masks")() for env in self.envs])
+        try:
+            return np.stack([env.get_wrapper_attr("action_masks")() for env in self.envs])
+        except AttributeError:
+            raise BadOptionError(NO_MASKS) from None
 
     def step(self, actions: Sequence[Any], running: list[Any]) -> list[tuple]:
         out = []
@@ -97,6 +104,8 @@ class _VecSlots:
 
     def masks(self) -> np.ndarray:
         """Every env's ``action_masks()``."""
+        if not self.venv.has_attr("action_masks"):
+            raise BadOptionError(NO_MASKS)
         return np.stack(self.venv.env_method("action_masks"))
 
     def step(self, actions: Sequence[Any], running: list[Any]) -> list[tuple]:
