@@ -132,7 +132,9 @@ def _train(recipe: dict[str, Any], state: dict[str, Any], out: Path) -> dict[str
         except InputNotFoundError:  # stopped before it saved anything: start again
             result = None
     if result is None:
-        state["train"] = {"runs_before": _run_numbers(out / "logs", algo, recipe["env"])}
+        from sb3_plus.training.run_folder import run_numbers
+
+        state["train"] = {"runs_before": run_numbers(out / "logs", algo, recipe["env"])}
         _save_state(out, state)
         result = train(algo, recipe["env"], **kwargs)
     return {"run_dir": str(result.run_dir), "model": str(result.model_path), "rl_steps": result.num_timesteps,
@@ -141,18 +143,13 @@ def _train(recipe: dict[str, Any], state: dict[str, Any], out: Path) -> dict[str
             "pretrain_eval": (result.pretrain or {}).get("eval"), "final_eval": result.final_eval}
 
 
-def _run_numbers(log_folder: Path, algo: str, env_id: str) -> list[int]:
-    """The numbers N of the run folders ``<log_folder>/<algo>/<env>_N`` that exist."""
-    name = env_id.replace("/", "_")
-    return sorted(int(p.name.rsplit("_", 1)[1]) for p in (log_folder / algo).glob(f"{name}_*")
-                  if p.name.rsplit("_", 1)[1].isdigit())
-
-
 def _started_run(log_folder: Path, algo: str, env_id: str, before: list[int] | None) -> Path | None:
     """The run folder this stage made before it was stopped (the newest one it did not find), or ``None``."""
+    from sb3_plus.training.run_folder import run_numbers
+
     if before is None:
         return None
-    new = [n for n in _run_numbers(log_folder, algo, env_id) if n not in before]
+    new = [n for n in run_numbers(log_folder, algo, env_id) if n not in before]
     return log_folder / algo / f"{env_id.replace('/', '_')}_{max(new)}" if new else None
 
 

@@ -18,12 +18,19 @@ from sb3_plus.errors import InputNotFoundError
 from sb3_plus.files import write_json_atomic
 
 
+def run_numbers(log_folder: Path, algo: str, env_id: str) -> list[int]:
+    """The numbers N of the run folders ``<log_folder>/<algo>/<env>_<N>`` that exist, in order."""
+    name = env_id.replace("/", "_")
+    return sorted(int(p.name.rsplit("_", 1)[1]) for p in (Path(log_folder) / algo).glob(f"{name}_*")
+                  if p.name.rsplit("_", 1)[1].isdigit())
+
+
 def next_run_dir(log_folder: Path, algo: str, env_id: str) -> Path:
     """Create and return the next free ``<log_folder>/<algo>/<env>_<N>``."""
     base = Path(log_folder) / algo
     base.mkdir(parents=True, exist_ok=True)
     name = env_id.replace("/", "_")
-    ids = [int(p.name.rsplit("_", 1)[1]) for p in base.glob(f"{name}_*") if p.name.rsplit("_", 1)[1].isdigit()]
+    ids = run_numbers(log_folder, algo, env_id)
     while True:  # another process may take the same number at the same time
         run = base / f"{name}_{max(ids, default=0) + 1}"
         try:
