@@ -5,34 +5,43 @@ Example: ``python -m sb3_plus.bench --only fps collect`` (``--budget-minutes`` f
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from sb3_plus.benchmarks import BENCHES, E2E_ARMS, RND_ARMS, bench_e2e, bench_rnd
+from sb3_plus.benchmarks import BENCHES, E2E_ARMS, MEMORY_ARMS, RND_ARMS, bench_e2e, bench_memory, bench_rnd
 from sb3_plus.cli_common import make_parser
 from sb3_plus.utils import set_torch_threads
+
+
+# benchmarks with arms and a wall budget per arm: (function, arms, default budget in minutes)
+ARMED = {"e2e": (bench_e2e, E2E_ARMS, 10.0), "rnd": (bench_rnd, RND_ARMS, 60.0),
+         "memory": (bench_memory, MEMORY_ARMS, 8.0)}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     p = make_parser("bench", __doc__)
     p.add_argument("--only", nargs="+", choices=sorted(BENCHES), default=list(BENCHES), help="benchmarks to run")
     p.add_argument("--budget-minutes", type=float, default=None,
-                   help="wall budget of each e2e setting or rnd arm (e2e 10, rnd 60 when not given)")
-    p.add_argument("--arms", nargs="+", choices=E2E_ARMS + RND_ARMS, default=None,
-                   help=f"e2e settings ({', '.join(E2E_ARMS)}) or rnd arms ({', '.join(RND_ARMS)}) to run")
+                   help="wall budget of each arm of e2e (10 when not given), memory (8) or rnd (60); of pong (60) "
+                        "and of the doormaps family (20)")
+    p.add_argument("--arms", nargs="+", choices=sorted(set(E2E_ARMS + RND_ARMS + MEMORY_ARMS)), default=None,
+                   help=f"arms to run: e2e ({', '.join(E2E_ARMS)}), rnd ({', '.join(RND_ARMS)}) or memory "
+                        f"({', '.join(MEMORY_ARMS)})")
     args = p.parse_args(argv)
     set_torch_threads()
     os.environ.setdefault("MINARI_DATASETS_PATH", str(Path("bench/datasets").resolve()))
     for name in args.only:
-        if name in ("e2e", "rnd"):
-            arms = E2E_ARMS if name == "e2e" else RND_ARMS
+        if name in ARMED:
+            run, arms, budget = ARMED[name]
             chosen = [a for a in (args.arms or arms) if a in arms]
             if not chosen:
                 p.error(f"--arms names none of the {name} arms ({', '.join(arms)})")
-            run = bench_e2e if name == "e2e" else bench_rnd
-            run(args.budget_minutes or (10.0 if name == "e2e" else 60.0), arms=chosen)
+            run(args.budget_minutes or budget, arms=chosen)
+        elif args.budget_minutes and "budget_minutes" in inspect.signature(BENCHES[name]).parameters:
+            BENCHES[name](budget_minutes=args.budget_minutes)  # doormaps (for the family), pong
         else:
             BENCHES[name]()
 

@@ -1,4 +1,5 @@
-"""The pieces the exploration benchmarks are made of: wall-clock snapshots, cell counting, the command line."""
+"""The pieces the benchmarks are made of: wall-clock snapshots, cell counting, invalid-action counting, the best
+model of a memory run, the command line."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from sb3_plus.bench import main as bench_main
+from sb3_plus.benchmarks.conveniences import InvalidActions
 from sb3_plus.benchmarks.exploration import CellCounter, WallClockSnapshots, _random_cells
+from sb3_plus.benchmarks.memory import _best_model
 from sb3_plus.exploration.cells import CellSpec
 from sb3_plus.models import evaluate_saved_model
 from sb3_plus.training import train
@@ -47,3 +50,24 @@ def test_bench_refuses_arms_of_another_benchmark(capsys) -> None:
         bench_main(["--only", "rnd", "--arms", "dagger"])
     assert exc.value.code == 2
     assert "names none of the rnd arms" in capsys.readouterr().err
+
+
+def test_invalid_actions_counts_the_actions_a_fixed_mask_forbids_per_rollout(tmp_path) -> None:
+    import numpy as np
+
+    counter = InvalidActions(np.array([True, False, True]))  # forbid "turn right" in the maze
+    train("ppo", "MazeEasy-v0", n_timesteps=256, log_folder=tmp_path, hyperparams=FAST, eval_freq=0, verbose=0,
+          callback=counter)
+    assert counter.total == 256 and 0 < counter.invalid < 256  # an untrained policy turns right about a third
+    assert [s for s, _ in counter.curve] == [128, 256]  # one point per rollout
+    assert sum(rate * 128 for _, rate in counter.curve) == pytest.approx(counter.invalid)
+
+
+def test_the_memory_check_picks_the_best_model_among_final_and_pretrained(tmp_path) -> None:
+    rows = [{"arm": "scratch", "run_dir": str(tmp_path / "a"), "final_path": str(tmp_path / "a" / "f.zip"),
+             "final_model": {"sampled_success_rate": 0.4}, "after_pretraining": None},
+            {"arm": "dagger", "run_dir": str(tmp_path / "b"), "final_path": str(tmp_path / "b" / "f.zip"),
+             "final_model": {"sampled_success_rate": 0.7}, "after_pretraining": {"sampled_success_rate": 0.9}}]
+    assert _best_model(rows) == ("dagger", tmp_path / "b" / "pretrained.zip", "pretrained")
+    rows[1]["final_model"]["sampled_success_rate"] = 0.95
+    assert _best_model(rows) == ("dagger", tmp_path / "b" / "f.zip", "final")

@@ -123,8 +123,9 @@ def test_option_tables_cover_what_the_families_accept():
 
     from sb3_plus.envs.options import MAZE_OPTIONS, VIZDOOM_OPTIONS
 
-    # config_file: how generated maps (sb3_plus.envs.doom_maps) hand their scenario over, not an env option
-    vizdoom_params = set(inspect.signature(vizdoom.make_vizdoom).parameters) - {"env_id", "config_file"}
+    # config_file and geometry: how generated maps and whole levels (sb3_plus.envs.doom_maps) hand their scenario
+    # and their WAD's sectors over, not env options
+    vizdoom_params = set(inspect.signature(vizdoom.make_vizdoom).parameters) - {"env_id", "config_file", "geometry"}
     assert set(VIZDOOM_OPTIONS) == vizdoom_params == set(vizdoom._OPTIONS)
     maze_params = set(inspect.signature(maze.MazeEnv.__init__).parameters) - {"self", "difficulty"}
     assert set(MAZE_OPTIONS) == maze_params

@@ -99,3 +99,17 @@ def test_a_maskable_policy_on_an_env_without_masks_is_a_clear_error(tmp_path) ->
     for env in (_NoMasks(), DummyVecEnv([_NoMasks])):
         with pytest.raises(BadOptionError, match="without action_masks\\(\\).*Fix"):
             evaluate_model(model, env, episodes=1)
+
+
+def test_dagger_s_mixture_hands_the_masks_to_a_maskable_learner(tmp_path) -> None:
+    from sb3_plus.rollout.actors import MixtureActor, PolicyActor
+    from sb3_plus.rollout.loop import play_episodes
+
+    result = train("maskable_ppo", "MazeEasy-v0", n_timesteps=128, log_folder=tmp_path, hyperparams=FAST,
+                   eval_freq=0, verbose=0)
+    model = load_model(result.model_path)
+    env = MaskAudit(make_env("MazeEasy-v0"))
+    mixture = MixtureActor(PolicyActor(model.policy, deterministic=False), expert=PolicyActor(model.policy), beta=0.0)
+    assert mixture.maskable
+    play_episodes(env, mixture, episodes=2, seed=10_000, max_steps=100)
+    assert env.taken > 50 and env.masked_taken == 0  # the learner acted, and never into a wall

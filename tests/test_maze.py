@@ -449,3 +449,29 @@ def test_planned_maze_route_fits_its_layout_only(tmp_path) -> None:
     smaller = make_maze_env("MazeEasy-v0", size=2)  # a 5x5 grid: the 9x9 route's far cells lie outside
     with pytest.raises(RouteMismatchError, match="outside x in \\[0, 5\\)"):
         ExpertController(smaller, route=str(path))
+
+
+def test_num_layouts_draws_training_mazes_and_the_default_draws_unseen_ones():
+    train_env = make_maze_env("MazeEasy-v0", num_layouts=3, start_layout=50)
+    seen = set()
+    for seed in range(30):
+        train_env.reset(seed=seed)
+        seen.add(train_env.unwrapped._layout_seed)
+    assert seen == {50, 51, 52}
+    test_env = make_maze_env("MazeEasy-v0")
+    unseen = set()
+    for seed in range(30):
+        test_env.reset(seed=seed)
+        unseen.add(test_env.unwrapped._layout_seed)
+    assert len(unseen) == 30 and not unseen & seen
+    # the same training layout seed gives the same walls as options={"layout_seed": ...} on any env
+    train_env.reset(seed=0)
+    test_env.reset(seed=0, options={"layout_seed": train_env.unwrapped._layout_seed})
+    assert (train_env.unwrapped.layout().grid == test_env.unwrapped.layout().grid).all()
+
+
+def test_num_layouts_with_a_fixed_layout_is_refused_with_the_fix():
+    with pytest.raises(BadOptionError, match="num_layouts and fixed_layout_seed.*Fix"):
+        make_maze_env("MazeEasy-v0", num_layouts=3, fixed_layout_seed=0)
+    with pytest.raises(BadOptionError, match="num_layouts"):
+        make_maze_env("MazeEasy-v0", num_layouts=0)

@@ -77,6 +77,24 @@ def test_the_first_look_shows_the_monster_or_the_empty_room():
         env.close()
 
 
+def test_show_cue_false_blanks_the_window_but_keeps_the_hidden_state_and_its_door():
+    env = make_env("VizdoomMonsterRoomEasy-v0", show_cue=False)
+    try:
+        expert = MonsterRoomExpert(env)
+        frames = {}
+        for monster in (True, False):
+            obs, info = env.reset(seed=0, options={"monster": monster})
+            frames[monster] = obs.astype(float)
+            assert info["pose"]["monster"] == float(monster)
+            assert not any(o.name == "Demon" for o in env.unwrapped.game.get_state().objects)
+            expert.reset()
+            end, _, _, _ = _play(env, expert.act, seed=0, monster=monster)
+            assert end["success"] and end["door"] == ("monster_end" if monster else "clear_end")
+        assert np.abs(frames[True] - frames[False]).max() < 1.0, "the window looks the same either way"
+    finally:
+        env.close()
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_the_expert_solves_both_outcomes_pressing_use_once(room, mode):
     expert = MonsterRoomExpert(room)

@@ -84,6 +84,25 @@ def test_normalize_on_a_pixel_maze_saves_and_uses_statistics(tmp_path):
                                         .algo_kwargs.get("gamma", 0.99))
 
 
+def test_reward_only_normalization_trains_evaluates_and_publishes(tmp_path):
+    # VecNormalize without norm_obs has no obs_rms: evaluation sync and the Hub export must not look for one
+    from sb3_plus.hub.layout import export_vecnormalize, read_vecnormalize_json
+    from sb3_plus.models import evaluate_saved_model
+
+    result = train("ppo", "MazeEasy-v0", n_timesteps=256, log_folder=tmp_path, eval_freq=128, eval_episodes=2,
+                   hyperparams=FAST + ["normalize:{norm_obs: false, norm_reward: true}"], verbose=0)
+    with open(result.run_dir / "vecnormalize.pkl", "rb") as handle:
+        stats = pickle.load(handle)
+    assert not stats.norm_obs and stats.ret_rms.count > 1
+    assert evaluate_saved_model(result.model_path, episodes=1, seed=10_000).seeds == [10_000]
+    exported = export_vecnormalize(result.run_dir / "vecnormalize.pkl", tmp_path / "vecnormalize.json")
+    assert json.loads(exported.read_text())["obs_rms"] is None
+    from sb3_plus.envs import make_env
+
+    restored = read_vecnormalize_json(exported, make_env("MazeEasy-v0"))
+    assert not restored.norm_obs and restored.ret_rms.count == pytest.approx(stats.ret_rms.count)
+
+
 def test_evaluation_env_is_frozen_and_synchronised(tmp_path):
     from sb3_plus.training.envs import copy_normalization
     from stable_baselines3 import PPO

@@ -12,18 +12,37 @@
 8. ``rnd``: MyWayHome from scratch, RND-RecurrentPPO against RecurrentPPO, success against wall time.
 9. ``cells``: one MazeHard layout, cells discovered against env steps: random actions, PPO+RND, Go-Explore.
 10. ``cnn_fps``: PPO's training FPS with SmallCNN beside the IMPALA CNN (the price of the bigger network).
+11. ``masking``: MaskablePPO against PPO on DefendTheCenter with button pairs: invalid actions and learning curves.
+12. ``curriculum``: MazeHard with a new layout every episode, PPO with and without a maze-size curriculum.
+13. ``generalisation``: SmallCNN against the IMPALA CNN, with and without augmentations, on 200 training
+    mazes and on unseen mazes.
+14. ``memory``: the monster room in hard mode: BC, DAgger, RecurrentPPO and the explorer/follower policy
+    against wall time, and the memory check (cue blanked; a feedforward policy).
+15. ``doormaps``: three generated door-and-key maps: the expert, then BC -> RecurrentPPO within 20 wall-minutes.
+16. ``e1m1``: Freedoom E1M1, the expert on the route planned from the WAD, with combat: exits over 20 seeds.
+17. ``pong``: PPO on Pong from the shipped zoo entry for 60 wall-minutes: the score against wall time.
 
 Example: ``python -m sb3_plus.bench --only fps collect`` (``--budget-minutes`` for the e2e run).
 """
 
+from sb3_plus.benchmarks.atari import bench_pong
+from sb3_plus.benchmarks.conveniences import bench_curriculum, bench_masking
+from sb3_plus.benchmarks.doom_levels import bench_doormaps, bench_e1m1
 from sb3_plus.benchmarks.exploration import RND_ARMS, bench_cells, bench_rnd
+from sb3_plus.benchmarks.generalisation import bench_generalisation
 from sb3_plus.benchmarks.learning import E2E_ARMS, bench_e2e, bench_goexplore, bench_maze
+from sb3_plus.benchmarks.memory import MEMORY_ARMS, bench_memory
 from sb3_plus.benchmarks.profile import bench_profile
 from sb3_plus.benchmarks.speed import bench_bc, bench_cnn_fps, bench_collect, bench_fps
 
 BENCHES = {"collect": bench_collect, "fps": bench_fps, "bc": bench_bc, "e2e": bench_e2e, "maze": bench_maze,
            "profile": bench_profile, "goexplore": bench_goexplore, "rnd": bench_rnd,
-           "cells": bench_cells, "cnn_fps": bench_cnn_fps}
+           "cells": bench_cells, "cnn_fps": bench_cnn_fps,
+           "masking": bench_masking, "curriculum": bench_curriculum, "generalisation": bench_generalisation,
+           "memory": bench_memory, "doormaps": bench_doormaps,
+           "e1m1": bench_e1m1, "pong": bench_pong}
 
-__all__ = ["BENCHES", "E2E_ARMS", "RND_ARMS", "bench_bc", "bench_cells", "bench_cnn_fps", "bench_collect", "bench_e2e",
-           "bench_fps", "bench_goexplore", "bench_maze", "bench_profile", "bench_rnd"]
+__all__ = ["BENCHES", "E2E_ARMS", "MEMORY_ARMS", "RND_ARMS", "bench_bc", "bench_cells", "bench_cnn_fps",
+           "bench_collect", "bench_curriculum", "bench_doormaps", "bench_e1m1", "bench_e2e", "bench_fps",
+           "bench_generalisation", "bench_goexplore", "bench_masking", "bench_maze", "bench_memory", "bench_pong",
+           "bench_profile", "bench_rnd"]

@@ -11,6 +11,8 @@ from typing import Any, Sequence
 from sb3_plus.benchmarks.common import ENV, save_result
 
 E2E_ARMS = ("scratch", "bc", "dagger")
+_E2E_SETTINGS = {"scratch": "RecurrentPPO from scratch", "bc": "100 expert episodes -> BC -> RecurrentPPO",
+                 "dagger": "100 expert episodes -> DAgger -> RecurrentPPO"}
 
 
 def bench_e2e(budget_minutes: float = 10.0, eval_episodes: int = 100, validation_episodes: int = 50,
@@ -28,52 +30,16 @@ def bench_e2e(budget_minutes: float = 10.0, eval_episodes: int = 100, validation
     """
     from sb3_plus.data.collect import collect_expert
     from sb3_plus.evaluation import VALIDATION_SEED
-    from sb3_plus.training import train
-    from sb3_plus.training.run import PRETRAINED_MODEL
 
-    budget = budget_minutes * 60
-    # the closing validation evaluation runs after RL and must fit in the budget: 50 episodes of a
-    # policy that reaches the goal take about 15 s on 2 cores
-    reserve = 0.4 * validation_episodes
     rows = []
     for arm in arms:
         start = time.perf_counter()
-        kwargs: dict[str, Any] = {"eval_freq": 0}
         if arm != "scratch":
             collect_expert(ENV, episodes=100, seed=0, dataset_id="sb3plus/bench/e2e-v0", overwrite=True,
                            progress_bar=False)
-            # evaluations only after pretraining and at the end (a frequency larger than any run)
-            kwargs = {"pretrain": arm, "dataset": "sb3plus/bench/e2e-v0", "eval_freq": 10**12,
-                      "eval_episodes": validation_episodes, "eval_seed": VALIDATION_SEED}
-        collect_seconds = time.perf_counter() - start
-        result = train("ppo_lstm", ENV, n_timesteps=10**8, log_folder="bench/runs", verbose=1,
-                       max_seconds=budget - collect_seconds - (reserve if arm != "scratch" else 0.0), **kwargs)
-        wall = time.perf_counter() - start
-        best = result.run_dir / "best_model.zip"
-        chosen = best if best.exists() else result.model_path
-        final = _held_out(result.model_path, eval_episodes)
-        picked = final if chosen == result.model_path else _held_out(chosen, eval_episodes)
-        pretrained = result.run_dir / PRETRAINED_MODEL
-        before_rl = _held_out(pretrained, eval_episodes) if pretrained.exists() else None
-        pre = result.pretrain or {}
-        validation = _validation_record(result.run_dir)
-        rows.append({
-            "setting": {"scratch": "RecurrentPPO from scratch", "bc": "100 expert episodes -> BC -> RecurrentPPO",
-                        "dagger": "100 expert episodes -> DAgger -> RecurrentPPO"}[arm],
-            "arm": arm, "wall_minutes": round(wall / 60, 2), "collect_seconds": round(collect_seconds, 1),
-            "pretrain_seconds": round(pre.get("total_seconds", 0.0), 1), "rl_steps": result.num_timesteps,
-            "model": chosen.name, "chosen_at_rl_steps": validation.get("best_at_steps"),
-            "held_out_success_rate": picked["success_rate"], "mean_return": picked["mean_return"],
-            "mean_length": picked["mean_length"], "eval_episodes": eval_episodes,
-            "final_model": final,
-            "after_pretraining": None if before_rl is None else dict(
-                before_rl, minutes=round((collect_seconds + pre.get("total_seconds", 0.0)) / 60, 2)),
-            "final_beats_pretrained": None if before_rl is None else
-            final["success_rate"] > before_rl["success_rate"],
-            "validation": validation,
-            "dagger_rounds": [{k: r[k] for k in ("round", "beta", "learner_agreement", "eval_success",
-                                                 "dataset_steps", "seconds")} for r in pre.get("rounds", [])],
-            "run_dir": str(result.run_dir)})
+        row = budget_arm("ppo_lstm", ENV, None if arm == "scratch" else arm, "sb3plus/bench/e2e-v0",
+                         budget_minutes * 60, start, eval_episodes, validation_episodes)
+        rows.append({"setting": _E2E_SETTINGS[arm], "arm": arm, **row})
         print(json.dumps(rows[-1]), flush=True)
     # a run of some settings only does not replace the full comparison
     name = "e2e_mywayhome" if set(arms) == set(E2E_ARMS) else "e2e_mywayhome_" + "_".join(arms)
@@ -83,6 +49,54 @@ def bench_e2e(budget_minutes: float = 10.0, eval_episodes: int = 100, validation
         "validation_seeds": f"{VALIDATION_SEED}-{VALIDATION_SEED + validation_episodes - 1}",
         "command": f"python -m sb3_plus.bench --only e2e --budget-minutes {budget_minutes}"
                    + ("" if set(arms) == set(E2E_ARMS) else " --arms " + " ".join(arms))})
+
+
+def budget_arm(algo: str, env_id: str, pretrain: str | None, dataset_id: str | None, budget: float, start: float,
+               eval_episodes: int, validation_episodes: int) -> dict[str, Any]:
+    """One arm of a wall-budget comparison: ``train`` until ``budget`` seconds after ``start``, then held-out play.
+
+    A pretrained arm (``pretrain`` ``bc`` or ``dagger`` on ``dataset_id``) evaluates on
+    ``validation_episodes`` validation seeds (20000+) right after pretraining and after RL; the run
+    keeps the better as ``best_model.zip``. After the budget, that model, the final one and the
+    pretrained one play ``eval_episodes`` held-out seeds (10000+), greedy and sampled.
+    """
+    from sb3_plus.evaluation import VALIDATION_SEED
+    from sb3_plus.training import train
+    from sb3_plus.training.run import PRETRAINED_MODEL
+
+    # the closing validation evaluation runs after RL and must fit in the budget: 50 episodes of a
+    # policy that reaches the goal take about 15 s on 2 cores
+    reserve = 0.4 * validation_episodes if pretrain else 0.0
+    kwargs: dict[str, Any] = {"eval_freq": 0}
+    if pretrain:  # evaluations only after pretraining and at the end (a frequency larger than any run)
+        kwargs = {"pretrain": pretrain, "dataset": dataset_id, "eval_freq": 10**12,
+                  "eval_episodes": validation_episodes, "eval_seed": VALIDATION_SEED}
+    collect_seconds = time.perf_counter() - start
+    result = train(algo, env_id, n_timesteps=10**8, log_folder="bench/runs", verbose=1,
+                   max_seconds=budget - collect_seconds - reserve, **kwargs)
+    wall = time.perf_counter() - start
+    best = result.run_dir / "best_model.zip"
+    chosen = best if best.exists() else result.model_path
+    final = _held_out(result.model_path, eval_episodes, env_id)
+    picked = final if chosen == result.model_path else _held_out(chosen, eval_episodes, env_id)
+    pretrained = result.run_dir / PRETRAINED_MODEL
+    before_rl = _held_out(pretrained, eval_episodes, env_id) if pretrained.exists() else None
+    pre = result.pretrain or {}
+    validation = _validation_record(result.run_dir)
+    return {
+        "algo": algo, "wall_minutes": round(wall / 60, 2), "collect_seconds": round(collect_seconds, 1),
+        "pretrain_seconds": round(pre.get("total_seconds", 0.0), 1), "rl_steps": result.num_timesteps,
+        "model": chosen.name, "chosen_at_rl_steps": validation.get("best_at_steps"),
+        "held_out_success_rate": picked["success_rate"], "mean_return": picked["mean_return"],
+        "mean_length": picked["mean_length"], "eval_episodes": eval_episodes,
+        "final_model": final,
+        "after_pretraining": None if before_rl is None else dict(
+            before_rl, minutes=round((collect_seconds + pre.get("total_seconds", 0.0)) / 60, 2)),
+        "final_beats_pretrained": None if before_rl is None else final["success_rate"] > before_rl["success_rate"],
+        "validation": validation,
+        "dagger_rounds": [{k: r[k] for k in ("round", "beta", "learner_agreement", "eval_success",
+                                             "dataset_steps", "seconds")} for r in pre.get("rounds", [])],
+        "run_dir": str(result.run_dir), "final_path": str(result.model_path)}
 
 
 def _validation_record(run_dir: Path) -> dict[str, Any]:
@@ -101,12 +115,14 @@ def _validation_record(run_dir: Path) -> dict[str, Any]:
     return {"at_steps": steps, "success_rates": rates, "best_at_steps": steps[best_evaluation(rates, returns)]}
 
 
-def _held_out(model_path: Path, episodes: int) -> dict[str, Any]:
+def _held_out(model_path: Path, episodes: int, env_id: str = ENV,
+              env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
     """Success on the held-out seeds (10000+), greedy and with sampled actions, and the greedy return and length."""
     from sb3_plus.models import evaluate_saved_model
 
-    greedy = evaluate_saved_model(model_path, ENV, episodes=episodes, seed=10_000).summary()
-    sampled = evaluate_saved_model(model_path, ENV, episodes=episodes, seed=10_000, deterministic=False).summary()
+    greedy = evaluate_saved_model(model_path, env_id, episodes=episodes, seed=10_000, env_kwargs=env_kwargs).summary()
+    sampled = evaluate_saved_model(model_path, env_id, episodes=episodes, seed=10_000, deterministic=False,
+                                   env_kwargs=env_kwargs).summary()
     return {"success_rate": greedy["success_rate"], "sampled_success_rate": sampled["success_rate"],
             "mean_return": round(greedy["mean_return"], 3), "mean_length": round(greedy["mean_length"], 1)}
 

@@ -17,7 +17,9 @@ Episodes. On every ``reset`` a new maze is drawn from the env's ``np_random`` (t
 seed gives the same maze), the agent starts on a random free cell facing a random direction
 and the goal is the free cell farthest from it by path length, so every episode is
 solvable. With ``fixed_layout_seed`` the maze and its goal stay the same and only the start
-changes. Reward: ``+1`` on the step the goal is entered (``terminated``), plus an optional
+changes; with ``num_layouts`` the maze is one of a set of training layouts (seeds
+``start_layout`` onwards), as Procgen's ``num_levels``, and unseen mazes are the default.
+Reward: ``+1`` on the step the goal is entered (``terminated``), plus an optional
 ``step_penalty`` subtracted every step (0 by default: the reward is sparse on purpose).
 ``truncated`` is set after ``max_episode_steps`` (default 4 x the number of free cells).
 
@@ -106,6 +108,10 @@ class MazeEnv(gym.Env):
         episode; only the start changes.
     :param fixed_start: with ``fixed_layout_seed``, every episode starts on the same cell, the one
         farthest from the goal (only the heading is drawn): a hard-exploration setting.
+    :param num_layouts: draw every episode's maze from the layouts of seeds ``start_layout`` to
+        ``start_layout + num_layouts - 1`` (a set of training mazes, as Procgen's ``num_levels``);
+        ``None``: any maze (about 2**31), which is how unseen mazes are tested.
+    :param start_layout: the first layout seed of ``num_layouts``.
     :param render_mode: ``None`` or ``"rgb_array"`` (a top-down RGB image of the whole maze).
     """
 
@@ -128,6 +134,8 @@ class MazeEnv(gym.Env):
         step_penalty: float = 0.0,
         fixed_layout_seed: int | None = None,
         fixed_start: bool = False,
+        num_layouts: int | None = None,
+        start_layout: int = 0,
         render_mode: str | None = None,
     ) -> None:
         _check_options(locals())  # every argument by name, before anything is built
@@ -145,6 +153,10 @@ class MazeEnv(gym.Env):
             raise BadOptionError("fixed_start=True needs fixed_layout_seed (a start is fixed on one maze only). "
                                  "Fix: add fixed_layout_seed=0, or drop fixed_start")
         self.fixed_start = bool(fixed_start)
+        if num_layouts is not None and fixed_layout_seed is not None:
+            raise BadOptionError("num_layouts and fixed_layout_seed both choose the maze. Fix: keep one of them "
+                                 "(num_layouts=200 for a set of training mazes, fixed_layout_seed=0 for one)")
+        self.num_layouts, self.start_layout = num_layouts, int(start_layout)
         self.render_mode = render_mode
 
         self.side = 2 * self.size + 1
@@ -252,7 +264,9 @@ class MazeEnv(gym.Env):
                 candidates = [tuple(cell) for cell in self._free.tolist() if tuple(cell) != self._goal]
                 start = candidates[int(self.np_random.integers(len(candidates)))]
         else:
-            if layout_seed is None:
+            if layout_seed is None and self.num_layouts is not None:
+                layout_seed = self.start_layout + int(self.np_random.integers(self.num_layouts))
+            elif layout_seed is None:
                 layout_seed = int(self.np_random.integers(2**31 - 1))
             self._layout_seed = int(layout_seed)
             walls = generate_maze(self.size, self.loops, self._layout_seed)
@@ -406,7 +420,8 @@ def make_maze_env(env_id: str, **kwargs: Any) -> MazeEnv:
 
     :param env_id: ``Maze{Easy,Medium,Hard}[Pixels]-v0``.
     :param kwargs: any of ``size``, ``loops``, ``obs_type``, ``view_size``, ``cell_pixels``,
-        ``max_episode_steps``, ``step_penalty``, ``fixed_layout_seed``, ``render_mode``.
+        ``max_episode_steps``, ``step_penalty``, ``fixed_layout_seed``, ``fixed_start``, ``num_layouts``,
+        ``start_layout``, ``render_mode``.
     :raises BadOptionError: for an unknown keyword (naming it and the allowed ones) or a bad value.
     """
     match = _ID_PATTERN.match(env_id)

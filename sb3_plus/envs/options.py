@@ -155,6 +155,9 @@ MAZE_OPTIONS: dict[str, OptionSpec] = _specs(
     OptionSpec("step_penalty", "float", "subtracted from the reward every step", 0.01),
     OptionSpec("fixed_layout_seed", "int", "keep the maze of this seed for every episode", 3, optional=True),
     OptionSpec("fixed_start", "bool", "with fixed_layout_seed, start every episode farthest from the goal", True),
+    OptionSpec("num_layouts", "int", "draw every episode's maze from this many layouts (train layouts)", 200, low=1,
+               optional=True),
+    OptionSpec("start_layout", "int", "first layout seed of num_layouts", 0, low=0),
     OptionSpec("render_mode", "choice", "what env.render() returns", "rgb_array", choices=("rgb_array",),
                optional=True),
 )

@@ -165,8 +165,20 @@ class MapGeometry:
 
     def _area(self, sector: int) -> float:
         seg = self.lines[self.line_sector == sector]
-        # shoelace over unordered segments: sum of cross products of each segment
-        return abs(float(np.sum(seg[:, 0] * seg[:, 3] - seg[:, 2] * seg[:, 1]))) / 2.0
+        if len(seg) == 0:
+            return 0.0
+        # the shoelace sum needs every segment to run one way round the sector: a line's direction in the
+        # map says nothing about which side the sector is on, so turn each one with its inside on the left
+        x1, y1, x2, y2 = seg.T
+        length = np.maximum(np.hypot(x2 - x1, y2 - y1), 1e-9)
+        probe = np.stack([(x1 + x2) / 2 - (y2 - y1) / length * 0.5, (y1 + y2) / 2 + (x2 - x1) / length * 0.5], 1)
+        py = probe[:, 1:2]
+        straddles = (y1[None, :] > py) != (y2[None, :] > py)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cross = x1[None, :] + (py - y1[None, :]) * (x2 - x1)[None, :] / (y2 - y1)[None, :]
+        left_inside = (straddles & (cross > probe[:, 0:1])).sum(axis=1) % 2 == 1
+        sign = np.where(left_inside, 1.0, -1.0)
+        return abs(float(np.sum(sign * (x1 * y2 - x2 * y1)))) / 2.0
 
     def find_object(self, name: str) -> tuple[float, float]:
         for obj_name, x, y in self.objects:
@@ -224,7 +236,8 @@ class VizdoomPoseEnv(gym.Wrapper):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 35}
 
-    def __init__(self, env: gym.Env, resolution: int | tuple[int, int] = 64, grayscale: bool = True) -> None:
+    def __init__(self, env: gym.Env, resolution: int | tuple[int, int] = 64, grayscale: bool = True,
+                 geometry: MapGeometry | None = None) -> None:
         super().__init__(env)
         self.game: vzd.DoomGame = env.unwrapped.game
         self.scenario = Path(self.game.get_doom_scenario_path()).stem
@@ -233,7 +246,7 @@ class VizdoomPoseEnv(gym.Wrapper):
         self._gray = grayscale
         channels = 1 if grayscale else 3
         self.observation_space = spaces.Box(0, 255, (int(height), int(width), channels), np.uint8)
-        self._geometry: MapGeometry | None = None
+        self._geometry: MapGeometry | None = geometry  # None: read from the engine on the first reset
         self._closed = False
         self._last_pose: dict[str, float] = {}
         self._masks: np.ndarray | None = None
@@ -350,7 +363,7 @@ def make_vizdoom(env_id: str, resolution: int | tuple[int, int] = 64, grayscale:
                  frame_stack: int = 1, sticky_actions: float = 0.0, screen_resolution: str = "RES_160X120",
                  frame_gap: int = 1, doom_map: str | None = None, doom_skill: int | None = None, episode_timeout: int | None = None,
                  max_buttons_pressed: int | None = None, render_mode: str | None = None, game_args: str = "",
-                 config_file: str | os.PathLike | None = None) -> gym.Env:
+                 config_file: str | os.PathLike | None = None, geometry: MapGeometry | None = None) -> gym.Env:
     """Build a ViZDoom scenario with sb3-plus preprocessing.
 
     :param env_id: any ``Vizdoom*-v1`` id.
@@ -367,6 +380,7 @@ def make_vizdoom(env_id: str, resolution: int | tuple[int, int] = 64, grayscale:
     :param game_args: extra engine arguments.
     :param config_file: a scenario ``.cfg`` to play instead of the one ``env_id`` is registered with
         (generated maps, :mod:`sb3_plus.envs.doom_maps`); ``env_id`` then only names the env.
+    :param geometry: the map's sectors and lines for ``info["pose"]["sector"]`` (default: read from the engine).
     """
     if config_file is None and env_id not in vizdoom_env_ids():
         raise BadOptionError(f"{env_id!r} is not a ViZDoom scenario id; known: {', '.join(i for i in vizdoom_env_ids() if i.endswith('-v1'))}")
@@ -403,7 +417,7 @@ def make_vizdoom(env_id: str, resolution: int | tuple[int, int] = 64, grayscale:
             raise BadOptionError(f"{env_id}: render_mode {render_mode!r} is not supported; ViZDoom envs here render "
                              f"{VizdoomPoseEnv.metadata['render_modes']} (frames from env.render())")
         base.render_mode = render_mode  # the wrappers report the base env's mode
-    env: gym.Env = VizdoomPoseEnv(base, resolution=resolution, grayscale=grayscale)
+    env: gym.Env = VizdoomPoseEnv(base, resolution=resolution, grayscale=grayscale, geometry=geometry)
     if sticky_actions:
         env = StickyActions(env, sticky_actions)
     if frame_stack > 1:
@@ -419,6 +433,10 @@ def _build(env_id: str, **kwargs: Any) -> gym.Env:
         from sb3_plus.envs.doom_maps.scenario import make_generated_env
 
         return make_generated_env(env_id, **kwargs)
+    if _is_level(env_id):
+        from sb3_plus.envs.doom_maps.levels import make_level
+
+        return make_level(env_id, **kwargs)
     return make_vizdoom(env_id, **kwargs)
 
 
@@ -428,10 +446,16 @@ def _is_generated(env_id: str) -> bool:
     return is_generated_id(env_id)
 
 
+def _is_level(env_id: str) -> bool:
+    from sb3_plus.envs.doom_maps.levels import is_level_id  # whole levels of the bundled IWADs
+
+    return is_level_id(env_id)
+
+
 register_family(EnvFamily(
     name="vizdoom",
-    matches=lambda env_id: env_id in vizdoom_env_ids() or _is_generated(env_id),
+    matches=lambda env_id: env_id in vizdoom_env_ids() or _is_generated(env_id) or _is_level(env_id),
     build=_build,
     examples=["VizdoomMyWayHome-v1", "VizdoomBasic-v1", "VizdoomDeadlyCorridor-v1", "VizdoomGen-doorkey-v0",
-              "VizdoomDefendCenter-v1", "VizdoomHealthGathering-v1"],
+              "VizdoomFreedoom1-v0", "VizdoomDefendCenter-v1", "VizdoomHealthGathering-v1"],
 ))

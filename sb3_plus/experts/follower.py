@@ -63,10 +63,16 @@ class WaypointExpert:
     :param route: a validated :class:`Route`.
     :param action_map: semantic action -> env action (see :func:`expert_action_map`).
     :param facing_tolerance: degrees within which the agent counts as facing the target.
+    :param combat: fight monsters the pose shows (see :meth:`fight`); needs an ``attack`` action.
+    :param aim_tolerance: degrees within which a monster counts as lined up.
+    :param combat_range: monsters farther than this (map units) are ignored.
     """
 
-    def __init__(self, route: Route, action_map: Mapping[str, Any], facing_tolerance: float = 12.0) -> None:
+    def __init__(self, route: Route, action_map: Mapping[str, Any], facing_tolerance: float = 12.0,
+                 combat: bool = True, aim_tolerance: float = 3.0, combat_range: float = 1024.0) -> None:
         self.route = route
+        self.combat = bool(combat) and "attack" in action_map
+        self.aim_tolerance, self.combat_range = float(aim_tolerance), float(combat_range)
         self.action_map = dict(action_map)
         self.facing_tolerance = float(facing_tolerance)
         ids = list(route.waypoints)
@@ -116,14 +122,32 @@ class WaypointExpert:
         return here, _wrap_degrees(desired - float(pose["heading"]))
 
     def walk(self, here: Waypoint) -> Any:
-        """The action when facing the target: USE once where the waypoint asks for it, else forward."""
-        if here.use and here.id not in self.pushed:
-            self.pushed.add(here.id)
+        """The action when facing the target: USE once where the waypoint asks for it, else forward.
+
+        USE waypoints that face the same target (the cells in front of one door) share the press:
+        a second press would close the door the first one opened."""
+        key = here.id if here.target is None else f"->{here.target}"
+        if here.use and here.id not in self.pushed and key not in self.pushed:
+            self.pushed.update((here.id, key))
             return self.action_map["use"]
         return self.action_map["forward"]
 
+    def fight(self, pose: Mapping[str, Any]) -> Any | None:
+        """With ``combat``, when the pose shows a live monster in view (``enemy``, ``enemy_bearing``,
+        ``enemy_distance``, as whole Doom levels give): turn to it, and fire once lined up."""
+        if not (self.combat and pose and pose.get("enemy", 0.0) > 0
+                and pose.get("enemy_distance", 0.0) <= self.combat_range):
+            return None
+        bearing = float(pose["enemy_bearing"])
+        if abs(bearing) > self.aim_tolerance:
+            return self.action_map["turn_left" if bearing > 0 else "turn_right"]
+        return self.action_map["attack"]
+
     def act(self, pose: Mapping[str, Any]) -> Any:
         """The expert's action for ``pose`` (a dict with x, y, heading in degrees)."""
+        action = self.fight(pose)
+        if action is not None:
+            return action
         here, error = self.heading_error(pose)
         if abs(error) > self.facing_tolerance:
             return self.action_map["turn_left" if error > 0 else "turn_right"]

@@ -36,10 +36,11 @@ class HysteresisExpert(WaypointExpert):
     :param turn_start: start turning when facing further than this from the target (degrees).
     :param turn_stop: once turning, stop when facing within this (degrees). Keep it at least
         half an env turn step, or the turn overshoots forever.
+    :param options: :class:`WaypointExpert`'s ``combat``, ``aim_tolerance`` and ``combat_range``.
     """
 
     def __init__(self, route: Route, action_map: Mapping[str, Any], facing_tolerance: float = 12.0,
-                 turn_start: float | None = None, turn_stop: float | None = None) -> None:
+                 turn_start: float | None = None, turn_stop: float | None = None, **options: Any) -> None:
         self.turn_start = float(turn_start if turn_start is not None
                                 else min(START_FACTOR * facing_tolerance, MAX_TURN_START))
         self.turn_stop = float(turn_stop if turn_stop is not None else STOP_FACTOR * facing_tolerance)
@@ -47,7 +48,7 @@ class HysteresisExpert(WaypointExpert):
             raise BadOptionError(f"HysteresisExpert needs 0 < turn_stop <= turn_start, got turn_stop {self.turn_stop} "
                                  f"and turn_start {self.turn_start}. Fix: pass thresholds in that order")
         self.turning = 0  # +1 turning left, -1 turning right, 0 walking
-        super().__init__(route, action_map, facing_tolerance)
+        super().__init__(route, action_map, facing_tolerance, **options)  # combat and its settings
 
     def reset(self) -> None:
         """Forget USE presses and any turn in progress (start of an episode)."""
@@ -56,6 +57,10 @@ class HysteresisExpert(WaypointExpert):
 
     def act(self, pose: Mapping[str, Any]) -> Any:
         """The expert's action for ``pose`` (a dict with x, y, heading in degrees)."""
+        fighting = self.fight(pose)
+        if fighting is not None:
+            self.turning = 0
+            return fighting
         here, error = self.heading_error(pose)
         side = 1 if error > 0 else -1
         if self.turning and (abs(error) <= self.turn_stop or side != self.turning):

@@ -60,7 +60,11 @@ class EnvMap:
 
 
 def _vizdoom_map(env_id: str, options: dict[str, Any], scenario: str | None = None) -> str:
+    from sb3_plus.envs.doom_maps.levels import is_level_id, level_map_name
     from sb3_plus.envs.vizdoom import scenario_name
+
+    if is_level_id(env_id):  # a whole level of a bundled IWAD: freedoom1_e1m1
+        return level_map_name(env_id, options.get("doom_map"))
 
     registered = gym.spec(env_id).kwargs if env_id in gym.registry else {}
     name = scenario or (scenario_name(env_id) if env_id in gym.registry else env_id)

@@ -142,7 +142,8 @@ def export_vecnormalize(pkl_path: str | Path, json_path: str | Path) -> Path:
         "norm_obs": bool(norm.norm_obs), "norm_reward": bool(norm.norm_reward), "clip_obs": float(norm.clip_obs),
         "clip_reward": float(norm.clip_reward), "gamma": float(norm.gamma), "epsilon": float(norm.epsilon),
         "norm_obs_keys": list(norm.norm_obs_keys) if getattr(norm, "norm_obs_keys", None) else None,
-        "obs_rms": rms(norm.obs_rms), "ret_rms": rms(norm.ret_rms),
+        # obs_rms exists only with norm_obs
+        "obs_rms": rms(norm.obs_rms) if "obs_rms" in vars(norm) else None, "ret_rms": rms(norm.ret_rms),
     }
     write_json_atomic(json_path, data)
     return Path(json_path)
@@ -180,6 +181,7 @@ def read_vecnormalize_json(path: Path, venv: Any) -> Any:
         out.count = float(entry["count"])
         return out
 
-    norm.obs_rms = rms(data["obs_rms"])
+    if data["obs_rms"] is not None:
+        norm.obs_rms = rms(data["obs_rms"])
     norm.ret_rms = rms(data["ret_rms"])
     return norm

@@ -159,6 +159,19 @@ class MixtureActor:
         self.labels: list[Any] = []
         self.executed: list[Any] = []
 
+    @property
+    def maskable(self) -> bool:
+        """Whether the learner takes action masks (the loop then hands them over through :attr:`masks`)."""
+        return bool(getattr(self.learner, "maskable", False))
+
+    @property
+    def masks(self) -> Callable[[], np.ndarray] | None:
+        return getattr(self.learner, "masks", None)
+
+    @masks.setter
+    def masks(self, value: Callable[[], np.ndarray] | None) -> None:
+        self.learner.masks = value  # type: ignore[attr-defined]
+
     def reset(self, n_envs: int) -> None:
         self.learner.reset(n_envs)
         self.expert.reset(n_envs)

@@ -175,6 +175,7 @@ def copy_normalization(source: Any, target_env: Any) -> bool:
     target = find_vec_normalize(target_env)
     if source is None or target is None:
         return False
-    target.obs_rms = copy.deepcopy(source.obs_rms)
-    target.ret_rms = copy.deepcopy(source.ret_rms)
+    for name in ("obs_rms", "ret_rms"):  # obs_rms exists only with norm_obs (a VecEnv's getattr would look below)
+        if name in vars(source):
+            setattr(target, name, copy.deepcopy(vars(source)[name]))
     return True

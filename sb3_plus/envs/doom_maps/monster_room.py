@@ -162,12 +162,16 @@ class MonsterRoomRules(gym.Wrapper):
     :param mode: the start mode (:data:`MODES`).
     :param monster_probability: chance that the monster is shown.
     :param wrong_door_reward: added when the player enters the room behind the other door.
+    :param show_cue: ``False`` blanks the window: the room behind it always looks empty, while the
+        hidden state (and so the right door) is still drawn. The memory check: a policy that uses
+        what it saw falls to chance.
     :param frame_skip: tics per step (for :attr:`episode_step_limit`).
     :param timeout: the episode's length in tics (for :attr:`episode_step_limit`).
     """
 
     def __init__(self, env: gym.Env, mode: str = "hard", monster_probability: float = 0.5,
-                 wrong_door_reward: float = -1.0, frame_skip: int = 4, timeout: int = TIMEOUT) -> None:
+                 wrong_door_reward: float = -1.0, show_cue: bool = True, frame_skip: int = 4,
+                 timeout: int = TIMEOUT) -> None:
         super().__init__(env)
         _check_mode(mode)
         if not 0.0 <= monster_probability <= 1.0:
@@ -176,6 +180,7 @@ class MonsterRoomRules(gym.Wrapper):
         self.mode = mode
         self.monster_probability = float(monster_probability)
         self.wrong_door_reward = float(wrong_door_reward)
+        self.show_cue = bool(show_cue)
         #: steps before the time limit ends an episode
         self.episode_step_limit = -(-int(timeout) // int(frame_skip))
         self.monster = False
@@ -232,7 +237,7 @@ class MonsterRoomRules(gym.Wrapper):
             self.set_mode(options.pop("mode"))
         drawn = bool(self._rng.random() < self.monster_probability)
         self.monster = bool(options.pop("monster")) if "monster" in options else drawn
-        self.env.unwrapped.game.set_doom_map(_map_name(self.mode, self.monster))
+        self.env.unwrapped.game.set_doom_map(_map_name(self.mode, self.monster and self.show_cue))
         obs, info = self.env.reset(seed=seed, options=options or None)
         return obs, self._pose(info)
 
@@ -257,17 +262,20 @@ MONSTER_ROOM_OPTIONS: dict[str, OptionSpec] = {
     "monster_probability": OptionSpec("monster_probability", "float", "chance that the monster is shown", 0.5,
                                       low=0, high=1),
     "wrong_door_reward": OptionSpec("wrong_door_reward", "float", "reward for entering the wrong door's room", -1.0),
+    "show_cue": OptionSpec("show_cue", "bool", "false: the window always shows an empty room (memory check)", False),
 }
 
 
 def make_monster_room(env_id: str = "VizdoomMonsterRoom-v0", mode: str | None = None,
-                      monster_probability: float = 0.5, wrong_door_reward: float = -1.0, **options: Any) -> gym.Env:
+                      monster_probability: float = 0.5, wrong_door_reward: float = -1.0, show_cue: bool = True,
+                      **options: Any) -> gym.Env:
     """Build the monster room: write its PWAD, start ViZDoom on it, add its rules.
 
     :param env_id: a key of :data:`ENV_IDS` (its default mode).
     :param mode: the start mode (:data:`MODES`); ``None``: the id's.
     :param monster_probability: chance that the monster is shown.
     :param wrong_door_reward: reward for entering the wrong door's room.
+    :param show_cue: ``False`` blanks the window (the memory check).
     :param options: ViZDoom family options (``resolution``, ``frame_skip``, ...).
     """
     from sb3_plus.envs.vizdoom import make_vizdoom
@@ -277,7 +285,7 @@ def make_monster_room(env_id: str = "VizdoomMonsterRoom-v0", mode: str | None = 
     files = write_monster_room(env_id)
     env = make_vizdoom(env_id, config_file=files.cfg, **options)
     return MonsterRoomRules(env, mode=mode, monster_probability=monster_probability,
-                            wrong_door_reward=wrong_door_reward, frame_skip=int(options.get("frame_skip", 4)),
+                            wrong_door_reward=wrong_door_reward, show_cue=show_cue, frame_skip=int(options.get("frame_skip", 4)),
                             timeout=int(options.get("episode_timeout") or TIMEOUT))
 
 

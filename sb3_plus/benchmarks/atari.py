@@ -1,0 +1,56 @@
+"""Atari benchmark: PPO on Pong from the shipped zoo entry, mean return against wall time."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from sb3_plus.benchmarks.common import RESULTS, save_result
+from sb3_plus.benchmarks.exploration import WallClockSnapshots, _axes, _save
+
+PONG = "ALE/Pong-v5"
+
+
+def _score(model_path: Path, episodes: int) -> dict[str, Any]:
+    """Mean game score (the real one: evaluation plays whole games, unclipped) on held-out seeds 10000+."""
+    from sb3_plus.models import evaluate_saved_model
+
+    result = evaluate_saved_model(model_path, PONG, episodes=episodes, seed=10_000)
+    return {"mean_return": round(result.mean_return, 2), "std_return": round(result.std_return, 2),
+            "episodes": episodes}
+
+
+def bench_pong(budget_minutes: float = 60.0, snapshot_minutes: float = 10.0, eval_episodes: int = 20) -> dict[str, Any]:
+    """PPO on Pong (``zoo_configs/ppo.yml``: rl-zoo3's ``atari`` settings, 8 envs in worker processes) for
+    ``budget_minutes`` of wall time on the machine's cores (60 minutes on 2 cores: 2 CPU-hours).
+
+    A snapshot is saved every ``snapshot_minutes``; after the budget each snapshot and the final model
+    play ``eval_episodes`` held-out games (seeds 10000+, greedy): the score against wall time and steps.
+    """
+    from sb3_plus.training import train
+
+    start = time.perf_counter()
+    snapshots = WallClockSnapshots(snapshot_minutes * 60, start)
+    result = train("ppo", PONG, n_timesteps=10**9, log_folder="bench/runs", verbose=1, eval_freq=0,
+                   max_seconds=budget_minutes * 60, callback=snapshots)
+    wall = time.perf_counter() - start
+    curve = []
+    for snap in snapshots.saved:
+        curve.append(dict(snap, **_score(Path(snap["path"]), eval_episodes)))
+        print(json.dumps(curve[-1]), flush=True)
+    final = dict(_score(result.model_path, eval_episodes), minutes=round(wall / 60, 2), steps=result.num_timesteps)
+    plot = RESULTS / "pong.png"
+    fig, ax = _axes()
+    points = [(c["minutes"], c["mean_return"]) for c in curve] + [(final["minutes"], final["mean_return"])]
+    ax.plot(*zip(*points), marker="o", label="PPO, greedy")
+    ax.set_xlabel("wall minutes")
+    ax.set_ylabel(f"mean score, {eval_episodes} held-out games")
+    ax.set_title(PONG)
+    _save(fig, ax, plot)
+    return save_result("pong", {
+        "env": PONG, "budget_minutes": budget_minutes, "rl_steps": result.num_timesteps,
+        "steps_per_s": round(result.num_timesteps / wall, 1), "final": final, "curve": curve,
+        "target": "mean return >= 18 on 20 held-out games within 2 CPU-hours", "plot": str(plot),
+        "run_dir": str(result.run_dir), "command": "python -m sb3_plus.bench --only pong"})
