@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Sequence
 
 from sb3_plus.benchmarks import BENCHES, E2E_ARMS, MEMORY_ARMS, RND_ARMS, bench_e2e, bench_memory, bench_rnd
+from sb3_plus.benchmarks.generalisation import DEFAULT_GEN_ARMS, GEN_ARM_NAMES, bench_generalisation
 from sb3_plus.cli_common import make_parser
 from sb3_plus.utils import set_torch_threads
 
 
-# benchmarks with arms and a wall budget per arm: (function, arms, default budget in minutes)
-ARMED = {"e2e": (bench_e2e, E2E_ARMS, 10.0), "rnd": (bench_rnd, RND_ARMS, 60.0),
-         "memory": (bench_memory, MEMORY_ARMS, 8.0)}
+# benchmarks with arms: (function, all arms, default arms, wall budget per arm in minutes or None)
+ARMED = {"e2e": (bench_e2e, E2E_ARMS, E2E_ARMS, 10.0), "rnd": (bench_rnd, RND_ARMS, RND_ARMS, 60.0),
+         "memory": (bench_memory, MEMORY_ARMS, MEMORY_ARMS, 8.0),
+         "generalisation": (bench_generalisation, GEN_ARM_NAMES, DEFAULT_GEN_ARMS, None)}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -27,19 +29,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--budget-minutes", type=float, default=None,
                    help="wall budget of each arm of e2e (10 when not given), memory (8) or rnd (60); of pong (60) "
                         "and of the doormaps family (20)")
-    p.add_argument("--arms", nargs="+", choices=sorted(set(E2E_ARMS + RND_ARMS + MEMORY_ARMS)), default=None,
-                   help=f"arms to run: e2e ({', '.join(E2E_ARMS)}), rnd ({', '.join(RND_ARMS)}) or memory "
-                        f"({', '.join(MEMORY_ARMS)})")
+    p.add_argument("--arms", nargs="+", choices=sorted(set(E2E_ARMS + RND_ARMS + MEMORY_ARMS + GEN_ARM_NAMES)),
+                   default=None, help=f"arms to run: e2e ({', '.join(E2E_ARMS)}), rnd ({', '.join(RND_ARMS)}), memory "
+                                      f"({', '.join(MEMORY_ARMS)}) or generalisation ({', '.join(GEN_ARM_NAMES)})")
     args = p.parse_args(argv)
     set_torch_threads()
     os.environ.setdefault("MINARI_DATASETS_PATH", str(Path("bench/datasets").resolve()))
     for name in args.only:
         if name in ARMED:
-            run, arms, budget = ARMED[name]
-            chosen = [a for a in (args.arms or arms) if a in arms]
+            run, arms, default, budget = ARMED[name]
+            chosen = [a for a in (args.arms or default) if a in arms]
             if not chosen:
                 p.error(f"--arms names none of the {name} arms ({', '.join(arms)})")
-            run(args.budget_minutes or budget, arms=chosen)
+            if budget is None:
+                run(arms=chosen)
+            else:
+                run(args.budget_minutes or budget, arms=chosen)
         elif args.budget_minutes and "budget_minutes" in inspect.signature(BENCHES[name]).parameters:
             BENCHES[name](budget_minutes=args.budget_minutes)  # doormaps (for the family), pong
         else:

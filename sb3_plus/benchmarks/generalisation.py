@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from typing import Any
+from typing import Any, Sequence
 
 from sb3_plus.benchmarks.common import save_result
 
@@ -21,7 +21,13 @@ GEN_ARMS: tuple[tuple[str, str, list[str] | None], ...] = (
     ("small_aug", "SmallCNN", ["shift", "intensity"]),
     ("impala", "ImpalaCNN", None),
     ("impala_aug", "ImpalaCNN", ["shift", "intensity"]),
+    # augmentations that keep the agent where it is in the frame (run with --arms)
+    ("small_intensity", "SmallCNN", ["intensity"]),
+    ("small_crop", "SmallCNN", ["crop"]),
 )
+#: the arms of the table (``--only generalisation``); the others run with ``--arms``
+DEFAULT_GEN_ARMS = ("small", "small_aug", "impala", "impala_aug")
+GEN_ARM_NAMES = tuple(name for name, _, _ in GEN_ARMS)
 
 
 def _rates(model_path: Any, episodes: int, env_kwargs: dict[str, Any]) -> dict[str, float]:
@@ -34,7 +40,8 @@ def _rates(model_path: Any, episodes: int, env_kwargs: dict[str, Any]) -> dict[s
     return out
 
 
-def bench_generalisation(steps: int = 300_000, eval_episodes: int = 200) -> dict[str, Any]:
+def bench_generalisation(steps: int = 300_000, eval_episodes: int = 200,
+                         arms: Sequence[str] = DEFAULT_GEN_ARMS) -> dict[str, Any]:
     """PPO on 200 training mazes (``num_layouts: 200``), then success on those mazes and on unseen ones.
 
     Four arms, the same env steps each, one after the other: SmallCNN and the IMPALA CNN, each with
@@ -47,7 +54,7 @@ def bench_generalisation(steps: int = 300_000, eval_episodes: int = 200) -> dict
 
     rows = []
     with tempfile.TemporaryDirectory() as work:
-        for arm, extractor, augment in GEN_ARMS:
+        for arm, extractor, augment in (a for a in GEN_ARMS if a[0] in arms):
             hyper = [f"policy_kwargs:dict(features_extractor_class={extractor}, net_arch=[])",
                      f"augment:{json.dumps(augment)}", SHAPING]
             start = time.perf_counter()
@@ -63,8 +70,10 @@ def bench_generalisation(steps: int = 300_000, eval_episodes: int = 200) -> dict
                          "gap_sampled": round(train_rates["sampled"] - test_rates["sampled"], 3)})
             print(json.dumps(rows[-1]), flush=True)
     best = max(rows, key=lambda r: r["unseen_layouts"]["sampled"])
-    return save_result("generalisation_maze", {
+    name = "generalisation_maze" if set(arms) == set(DEFAULT_GEN_ARMS) else "generalisation_maze_" + "_".join(arms)
+    return save_result(name, {
         "env": GEN_ENV, "train_layouts": TRAIN_LAYOUTS, "steps": steps, "eval_episodes": eval_episodes,
         "eval_seeds": f"10000-{10_000 + eval_episodes - 1}", "shaping": SHAPING, "rows": rows,
         "best_unseen_arm": best["arm"],
-        "command": "python -m sb3_plus.bench --only generalisation"})
+        "command": "python -m sb3_plus.bench --only generalisation"
+                   + ("" if set(arms) == set(DEFAULT_GEN_ARMS) else " --arms " + " ".join(arms))})
