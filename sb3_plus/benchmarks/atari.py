@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import Any
 
 from sb3_plus.benchmarks.common import RESULTS, save_result
-from sb3_plus.benchmarks.exploration import WallClockSnapshots, _axes, _save
+from sb3_plus.benchmarks.exploration import _axes, _save, snapshot_run
 
 PONG = "ALE/Pong-v5"
 
@@ -29,18 +27,8 @@ def bench_pong(budget_minutes: float = 60.0, snapshot_minutes: float = 10.0, eva
     A snapshot is saved every ``snapshot_minutes``; after the budget each snapshot and the final model
     play ``eval_episodes`` held-out games (seeds 10000+, greedy): the score against wall time and steps.
     """
-    from sb3_plus.training import train
-
-    start = time.perf_counter()
-    snapshots = WallClockSnapshots(snapshot_minutes * 60, start)
-    result = train("ppo", PONG, n_timesteps=10**9, log_folder="bench/runs", verbose=1, eval_freq=0,
-                   max_seconds=budget_minutes * 60, callback=snapshots)
-    wall = time.perf_counter() - start
-    curve = []
-    for snap in snapshots.saved:
-        curve.append(dict(snap, **_score(Path(snap["path"]), eval_episodes)))
-        print(json.dumps(curve[-1]), flush=True)
-    final = dict(_score(result.model_path, eval_episodes), minutes=round(wall / 60, 2), steps=result.num_timesteps)
+    result, wall, curve, final = snapshot_run("ppo", PONG, budget_minutes, snapshot_minutes, _score, eval_episodes,
+                                              eval_episodes)
     plot = RESULTS / "pong.png"
     fig, ax = _axes()
     points = [(c["minutes"], c["mean_return"]) for c in curve] + [(final["minutes"], final["mean_return"])]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from stable_baselines3.common.callbacks import BaseCallback
 
@@ -45,6 +45,29 @@ class WallClockSnapshots(BaseCallback):
         self.saved.append({"minutes": round(elapsed / 60, 2), "steps": int(self.num_timesteps), "path": str(path)})
 
 
+def snapshot_run(algo: str, env_id: str, budget_minutes: float, snapshot_minutes: float,
+                 score: Callable[[Path, int], dict[str, Any]], curve_episodes: int,
+                 eval_episodes: int) -> tuple[Any, float, list[dict[str, Any]], dict[str, Any]]:
+    """Train ``algo`` on ``env_id`` for ``budget_minutes`` of wall time with a snapshot every ``snapshot_minutes``,
+    then ``score(model_path, episodes)`` each snapshot (``curve_episodes``) and the final model (``eval_episodes``).
+
+    :return: ``(train result, wall seconds, curve, final)``.
+    """
+    from sb3_plus.training import train
+
+    start = time.perf_counter()
+    snapshots = WallClockSnapshots(snapshot_minutes * 60, start)
+    result = train(algo, env_id, n_timesteps=10**9, log_folder="bench/runs", verbose=1, eval_freq=0,
+                   max_seconds=budget_minutes * 60, callback=snapshots)
+    wall = time.perf_counter() - start
+    curve = []
+    for snap in snapshots.saved:
+        curve.append(dict(snap, **score(Path(snap["path"]), curve_episodes)))
+        print(json.dumps(curve[-1]), flush=True)
+    final = dict(score(result.model_path, eval_episodes), minutes=round(wall / 60, 2), steps=result.num_timesteps)
+    return result, wall, curve, final
+
+
 def bench_rnd(budget_minutes: float = 60.0, snapshot_minutes: float = 10.0, curve_episodes: int = 50,
               eval_episodes: int = 100, arms: Sequence[str] = RND_ARMS) -> dict[str, Any]:
     """MyWayHome from scratch, no expert: RND-RecurrentPPO against plain RecurrentPPO, the same wall budget each.
@@ -54,21 +77,10 @@ def bench_rnd(budget_minutes: float = 60.0, snapshot_minutes: float = 10.0, curv
     snapshot is saved; after the budget, every snapshot plays ``curve_episodes`` held-out seeds (10000+)
     and the final model ``eval_episodes``, greedy and sampled: success against wall time per arm.
     """
-    from sb3_plus.training import train
-
     rows = []
     for algo in arms:
-        start = time.perf_counter()
-        snapshots = WallClockSnapshots(snapshot_minutes * 60, start)
-        result = train(algo, ENV, n_timesteps=10**9, log_folder="bench/runs", verbose=1, eval_freq=0,
-                       max_seconds=budget_minutes * 60, callback=snapshots)
-        wall = time.perf_counter() - start
-        curve = []
-        for snap in snapshots.saved:
-            curve.append(dict(snap, **_success(Path(snap["path"]), curve_episodes)))
-            print(json.dumps(curve[-1]), flush=True)
-        final = dict(_success(result.model_path, eval_episodes), minutes=round(wall / 60, 2),
-                     steps=result.num_timesteps)
+        result, wall, curve, final = snapshot_run(algo, ENV, budget_minutes, snapshot_minutes, _success,
+                                                  curve_episodes, eval_episodes)
         rows.append({"algo": algo, "rl_steps": result.num_timesteps, "wall_minutes": round(wall / 60, 2),
                      "final": final, "curve": curve, "run_dir": str(result.run_dir)})
         print(json.dumps(rows[-1]), flush=True)

@@ -2,7 +2,10 @@
 
 Ids: ``MazeEasy-v0``, ``MazeMedium-v0``, ``MazeHard-v0`` (vector observations) and
 ``MazeEasyPixels-v0``, ``MazeMediumPixels-v0``, ``MazeHardPixels-v0`` (grayscale images).
-Every id works with :func:`sb3_plus.envs.make_env` and with ``gymnasium.make``.
+Every id works with :func:`sb3_plus.envs.make_env` and with ``gymnasium.make``. This module is the
+env (its options, resets, observations, privileged access, registration); the layouts themselves
+(generation, distances) are :mod:`sb3_plus.envs.maze_layout`. It stays one module, a little over the
+usual size, because reset, step and the observations all work on the same cell state.
 
 Geometry. A maze of ``size`` x ``size`` rooms lives on a ``(2*size+1)`` square grid of cells
 that are wall or free, carved by a seeded randomized depth-first backtracker (a perfect

@@ -103,7 +103,7 @@ def plan_grid_route(free: np.ndarray, origin: tuple[float, float], cell: float, 
 
 def plan_vizdoom_route(geometry: Any, goal: str | tuple[float, float] = "GreenArmor", cell: float = 8.0,
                        clearance: float = 20.0, lookahead: int = 4, map_name: str = "", env_id: str | None = None) -> Route:
-    """Plan a route from ViZDoom map geometry (:class:`sb3_plus.envs.vizdoom.MapGeometry`).
+    """Plan a route from ViZDoom map geometry (:class:`sb3_plus.envs.vizdoom_geometry.MapGeometry`).
 
     The agent may stand inside any sector at least ``clearance`` units from every blocking
     line; sectors connect through their shared open (non-blocking) lines. The goal is an

@@ -2,7 +2,7 @@
 
 Thing names are the engine's class names, the names ViZDoom reports for objects
 (``state.objects``), so a goal named ``GreenArmor`` here is ``GreenArmor`` in
-:meth:`sb3_plus.envs.vizdoom.MapGeometry.find_object`.
+:meth:`sb3_plus.envs.vizdoom_geometry.MapGeometry.find_object`.
 """
 
 from __future__ import annotations

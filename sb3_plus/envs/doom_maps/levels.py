@@ -170,10 +170,10 @@ class LevelRules(gym.Wrapper):
 
 
 def wad_geometry(doom_map: Any) -> Any:
-    """The :class:`~sb3_plus.envs.vizdoom.MapGeometry` of a map read from its WAD (sectors, walls, heights)."""
+    """The :class:`~sb3_plus.envs.vizdoom_geometry.MapGeometry` of a map read from its WAD (sectors, walls, heights)."""
     import numpy as np
 
-    from sb3_plus.envs.vizdoom import MapGeometry
+    from sb3_plus.envs.vizdoom_geometry import MapGeometry
     from sb3_plus.experts.level_planner import wad_lines
 
     lines, owner, walls = wad_lines(doom_map)
