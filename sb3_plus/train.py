@@ -23,6 +23,16 @@ from sb3_plus.training import PRETRAIN_METHODS, TrainOptions, TrainResult, train
 __all__ = ["build_parser", "main", "train"]
 
 
+def _seq_len(text: str) -> int | str:
+    """``--pretrain-seq-len``: a whole number of steps, or ``episode``."""
+    if text == "episode":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a whole number of steps nor 'episode'") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     from sb3_plus.config import ALGOS
 
@@ -52,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pretrain-epochs", type=int, default=None, help="BC epochs")
     p.add_argument("--pretrain-batch-size", type=int, default=None, help="BC minibatch size")
     p.add_argument("--pretrain-lr", type=float, default=None, help="BC learning rate")
-    p.add_argument("--pretrain-seq-len", type=int, default=None, help="BC sequence length (recurrent policies)")
+    p.add_argument("--pretrain-seq-len", type=_seq_len, default=None,
+                   help="BC sequence length (recurrent policies), or 'episode': whole episodes")
     p.add_argument("--critic-warmup-epochs", type=int, default=None,
                    help="epochs fitting the value head to the data's returns after BC")
     p.add_argument("--expert", default="waypoint", help="DAgger's expert")

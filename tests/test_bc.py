@@ -27,6 +27,8 @@ from sb3_plus.imitation.bc import (
 )
 from sb3_plus.imitation.episodes import split_episodes
 from sb3_plus.imitation.space_check import action_fits, observation_transpose
+from sb3_plus.policies import RecurrentPPO as OurRecurrentPPO
+from sb3_plus.policies import set_lstm_forget_bias
 
 th.set_num_threads(1)
 
@@ -350,6 +352,74 @@ def test_lstm_remembers_the_cue_where_an_mlp_cannot(bc_cue):
     cut = RecurrentPPO("MlpLstmPolicy", env, policy_kwargs=TINY_LSTM, seed=0).policy
     train_bc(cut, train, seq_len=2, **kwargs)
     assert _final_step_agreement(cut, test) < 0.75
+
+
+def _long_cue_episodes(n, seed):
+    """CueEnv's task over 40-48 steps, the answer on the last 8 (a walk to the door the cue named):
+    the cue and the answer are further apart than the default sequence length of 32."""
+    rng, episodes = np.random.default_rng(seed), []
+    for _ in range(n):
+        cue, length = float(rng.choice([-1.0, 1.0])), int(rng.integers(40, 49))
+        t = np.arange(length)
+        left = length - t
+        obs = np.stack([np.where(t == 0, cue, 0.0), (left <= 8).astype(float), left / 64], axis=1).astype(np.float32)
+        actions = np.full(length, 2)
+        actions[-8:] = 0 if cue < 0 else 1
+        flags = np.zeros(length, bool)
+        episodes.append(Episode(obs, actions, np.ones(length, np.float32), flags, flags))
+    return episodes
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_whole_episode_sequences_remember_past_the_default_sequence_length(seed):
+    env, episodes = CueEnv(), _long_cue_episodes(300, seed=seed)
+    train, test = episodes[:250], episodes[250:]
+    kwargs = dict(epochs=40, batch_size=480, lr=3e-3, holdout_fraction=0.0, progress_bar=False)
+
+    def lstm_policy():
+        policy = OurRecurrentPPO("MlpLstmPolicy", env, policy_kwargs=TINY_LSTM, seed=seed).policy
+        assert set_lstm_forget_bias(policy, 1.0) == 2  # actor and critic
+        return policy
+
+    whole = lstm_policy()
+    report = train_bc(whole, train, seq_len="episode", **kwargs)
+    assert report.seq_len == max(len(ep) for ep in train) == 48
+    chunked = lstm_policy()
+    assert train_bc(chunked, train, **kwargs).seq_len == 32
+
+    assert _final_step_agreement(whole, test) > 0.95
+    assert _final_step_agreement(chunked, test) < 0.75
+    # a feedforward policy has nothing to carry: 'episode' means one step there
+    assert train_bc(PPO("MlpPolicy", env, policy_kwargs=TINY, seed=0).policy, train[:20], seq_len="episode",
+                    epochs=1, progress_bar=False).seq_len == 1
+    with pytest.raises(BadOptionError, match="seq_len must be a number >= 1 or 'episode'"):
+        BCSettings(seq_len="episodes")
+
+
+def test_lstm_forget_bias_sets_the_forget_gates_of_new_policies(tmp_path):
+    from sb3_plus.training import train
+
+    policy = OurRecurrentPPO("MlpLstmPolicy", CueEnv(), policy_kwargs=TINY_LSTM, seed=0).policy
+    set_lstm_forget_bias(policy, 2.0)
+    for lstm in (policy.lstm_actor, policy.lstm_critic):
+        bias = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach()
+        assert th.all(bias[16:32] == 2.0) and not th.all(bias[:16] == 2.0)
+    with pytest.raises(BadOptionError, match="has no LSTM"):
+        set_lstm_forget_bias(PPO("MlpPolicy", CueEnv(), policy_kwargs=TINY).policy, 1.0)
+    # the zoo key: the run's new model starts with it (a tiny learning rate leaves it about as it started)
+    result = train("ppo_lstm", "CartPole-v1", n_timesteps=64, log_folder=tmp_path, eval_freq=0,
+                   hyperparams={"n_envs": 1, "n_steps": 64, "batch_size": 64, "learning_rate": 1e-7,
+                                "lstm_forget_bias": 1.5, "policy_kwargs": "dict(lstm_hidden_size=8)"})
+    lstm = RecurrentPPO.load(result.model_path).policy.lstm_actor
+    np.testing.assert_allclose((lstm.bias_ih_l0 + lstm.bias_hh_l0).detach()[8:16].numpy(), 1.5, atol=1e-3)
+
+
+def test_sequence_batches_pad_to_their_longest_sequence():
+    episodes = [_toy_episode(3, 0), _toy_episode(2, 100), _toy_episode(9, 200)]
+    batcher = SequenceBatcher(episodes, seq_len=10, batch_size=20, shuffle=False)
+    short = batcher.make_batch(np.array([0, 3]), np.array([3, 2]))
+    assert short.n_seq == 2 and short.seq_len == 3 and short.mask.tolist() == [1, 1, 1, 1, 1, 0]
+    assert [batch.seq_len for batch in batcher] == [3, 9]  # two sequences a batch, padded to the longest
 
 
 # --------------------------------------------------------------------------- images and dicts

@@ -152,8 +152,25 @@ def test_train_runs_the_registered_algorithm_from_its_zoo_config(tmp_path):
     assert "rollout/explorer_share" in (result.run_dir / "progress.csv").read_text()
 
 
+def test_a_scheduled_horizon_moves_between_rollouts_and_is_saved(tmp_path):
+    model = _model(horizon=9, horizon_end=3, horizon_steps=64)
+    assert [model.horizon_at(s) for s in (0, 32, 64, 1000)] == [9, 6, 3, 3]
+    seen = []
+    model.learn(96, callback=lambda *_: seen.append(model.policy.horizon) or True)
+    assert seen[0] == 9 and seen[-1] == 3 and seen == sorted(seen, reverse=True)
+    assert model.horizon == model.policy.horizon == 3
+    model.save(tmp_path / "ef.zip")
+    loaded = ALGOS["ppo_explorer_follower"].load(tmp_path / "ef.zip", device="cpu")
+    assert loaded.policy.horizon == loaded.horizon == 3 and loaded.horizon_at(10**6) == 3
+    fixed = _model(horizon=5)
+    assert fixed.horizon_at(10**6) == 5
+
+
 @pytest.mark.parametrize("kwargs, words", [
     ({"horizon": 30}, "not shorter than the env's episodes \\(30 steps\\)"),
+    ({"horizon_end": 40}, "horizon_end 40 is not shorter than the env's episodes"),
+    ({"horizon_end": 0}, "horizon_end 0 must be an integer >= 1"),
+    ({"horizon_steps": 0.5}, "horizon_steps 0.5 must be an integer >= 1"),
     ({"horizon": 0}, "horizon 0 must be an integer >= 1"),
     ({"explorer_bonus": "none", "explorer_task_coef": 0.0}, "the explorer head has no reward"),
     ({"bonus_coef": 0.0, "explorer_task_coef": 0.0}, "the explorer head has no reward"),

@@ -180,6 +180,17 @@ def test_cli_json_and_errors(tmp_path, capsys):
     assert no_model.returncode == 2 and "not found" in no_model.stderr
 
 
+def test_pretrain_seq_len_flag_takes_steps_or_whole_episodes(capsys):
+    from sb3_plus.train import build_parser
+
+    base = ["--algo", "ppo_lstm", "--env", "MazeEasy-v0", "--pretrain-seq-len"]
+    assert build_parser().parse_args([*base, "episode"]).pretrain_seq_len == "episode"
+    assert build_parser().parse_args([*base, "64"]).pretrain_seq_len == 64
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*base, "episodes"])
+    assert "neither a whole number of steps nor 'episode'" in capsys.readouterr().err
+
+
 def test_dataset_policy_space_mismatch_is_clear(tmp_path):
     collect_expert("MazeEasyPixels-v0", episodes=3, progress_bar=False, dataset_id="sb3plus/pixels/x-v0")
     with pytest.raises(ValueError) as err:

@@ -20,17 +20,21 @@
     against wall time, and the memory check (cue blanked; a feedforward policy).
 15. ``doormaps``: three generated door-and-key maps: the expert, then BC -> RecurrentPPO within 20 wall-minutes.
 16. ``e1m1``: Freedoom E1M1, the expert on the route planned from the WAD, with combat: exits over 20 seeds.
-17. ``pong``: PPO on Pong from the shipped zoo entry for 60 wall-minutes: the score against wall time.
+17. ``e1m1_pixels``: Freedoom E1M1 from pixels: expert episodes -> BC -> DAgger -> RecurrentPPO in 2 CPU-hours.
+18. ``pong``: PPO on Pong from the shipped zoo entry for 60 wall-minutes: the score against wall time.
+19. ``mario_expert``: the Mario expert on each shipped route, 100 seeds with sticky actions.
+20. ``mario``: World 1-1 from pixels, BC -> PPO against PPO from scratch, 1 CPU-hour each.
 
 Example: ``python -m sb3_plus.bench --only fps collect`` (``--budget-minutes`` for the e2e run).
 """
 
 from sb3_plus.benchmarks.atari import bench_pong
 from sb3_plus.benchmarks.conveniences import bench_curriculum, bench_masking
-from sb3_plus.benchmarks.doom_levels import bench_doormaps, bench_e1m1
+from sb3_plus.benchmarks.doom_levels import bench_doormaps, bench_e1m1, bench_e1m1_pixels
 from sb3_plus.benchmarks.exploration import RND_ARMS, bench_cells, bench_rnd
 from sb3_plus.benchmarks.generalisation import bench_generalisation
 from sb3_plus.benchmarks.learning import E2E_ARMS, bench_e2e, bench_goexplore, bench_maze
+from sb3_plus.benchmarks.mario import DEFAULT_MARIO_ARMS, MARIO_ARMS, bench_mario, bench_mario_expert
 from sb3_plus.benchmarks.memory import MEMORY_ARMS, bench_memory
 from sb3_plus.benchmarks.profile import bench_profile
 from sb3_plus.benchmarks.speed import bench_bc, bench_cnn_fps, bench_collect, bench_fps
@@ -40,9 +44,11 @@ BENCHES = {"collect": bench_collect, "fps": bench_fps, "bc": bench_bc, "e2e": be
            "cells": bench_cells, "cnn_fps": bench_cnn_fps,
            "masking": bench_masking, "curriculum": bench_curriculum, "generalisation": bench_generalisation,
            "memory": bench_memory, "doormaps": bench_doormaps,
-           "e1m1": bench_e1m1, "pong": bench_pong}
+           "e1m1": bench_e1m1, "e1m1_pixels": bench_e1m1_pixels, "pong": bench_pong,
+           "mario_expert": bench_mario_expert, "mario": bench_mario}
 
-__all__ = ["BENCHES", "E2E_ARMS", "MEMORY_ARMS", "RND_ARMS", "bench_bc", "bench_cells", "bench_cnn_fps",
-           "bench_collect", "bench_curriculum", "bench_doormaps", "bench_e1m1", "bench_e2e", "bench_fps",
-           "bench_generalisation", "bench_goexplore", "bench_masking", "bench_maze", "bench_memory", "bench_pong",
-           "bench_profile", "bench_rnd"]
+__all__ = ["BENCHES", "DEFAULT_MARIO_ARMS", "E2E_ARMS", "MARIO_ARMS", "MEMORY_ARMS", "RND_ARMS", "bench_bc",
+           "bench_cells", "bench_cnn_fps", "bench_collect", "bench_curriculum", "bench_doormaps", "bench_e1m1",
+           "bench_e1m1_pixels", "bench_e2e", "bench_fps", "bench_generalisation", "bench_goexplore", "bench_mario",
+           "bench_mario_expert", "bench_masking", "bench_maze", "bench_memory", "bench_pong", "bench_profile",
+           "bench_rnd"]

@@ -14,8 +14,14 @@ RESULTS = Path("bench/results")
 ENV = "VizdoomMyWayHome-v1"
 
 
+def cpu_cores() -> int:
+    """The cores this process may run on (fewer than the machine's under ``taskset``)."""
+    return len(os.sched_getaffinity(0))
+
+
 def save_result(name: str, data: dict[str, Any]) -> dict[str, Any]:
-    data = {"benchmark": name, "cpu_count": os.cpu_count(), "torch_threads": set_torch_threads(), **data}
+    data = {"benchmark": name, "cpu_count": os.cpu_count(), "cpu_cores": cpu_cores(),
+            "torch_threads": set_torch_threads(), **data}
     write_json_atomic(RESULTS / f"{name}.json", data)
     print(json.dumps(data, indent=2, default=str), flush=True)
     return data

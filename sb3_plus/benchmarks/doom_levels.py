@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any, Sequence
 
-from sb3_plus.benchmarks.common import save_result
+from sb3_plus.benchmarks.common import cpu_cores, save_result
 from sb3_plus.benchmarks.learning import budget_arm
 
 LAYOUTS = (0, 1, 2)
@@ -82,3 +82,37 @@ def bench_e1m1(episodes: int = 20, doom_skill: int = 2) -> dict[str, Any]:
         "mean_game_seconds_exits": round(sum(r["game_seconds"] for r in exits) / max(len(exits), 1), 1),
         "mean_wall_seconds": round(sum(r["wall_seconds"] for r in rows) / max(len(rows), 1), 2), "rows": rows,
         "command": "python -m sb3_plus.bench --only e1m1"})
+
+
+def bench_e1m1_pixels(budget_minutes: float = 60.0, expert_episodes: int = 40, eval_episodes: int = 20,
+                      validation_episodes: int = 10, eval_freq: int = 200_000) -> dict[str, Any]:
+    """Freedoom E1M1 from pixels: the expert's episodes -> BC -> DAgger -> RecurrentPPO within a wall budget.
+
+    ``budget_minutes`` of wall time on the cores the process may use (60 on 2 cores, or 120 under
+    ``taskset -c 1``: 2 CPU-hours either way), counted from the start of the collection of
+    ``expert_episodes`` expert episodes (seeds 0+, doom_skill 2 and a 2-minute limit, as the zoo entry:
+    success is the exit within 2 minutes of game time; the expert needs about 65 s). The settings are
+    ``zoo_configs/ppo_lstm.yml``'s ``VizdoomFreedoom*`` entry: DAgger rounds validate on
+    ``validation_episodes`` seeds (20000+), RL on as many every ``eval_freq`` steps: the curve. After the
+    budget, the run's chosen, final and pretrained models play ``eval_episodes`` held-out seeds (10000+).
+    """
+    from sb3_plus.config import load_hyperparams
+    from sb3_plus.data.collect import collect_expert
+
+    env_id, dataset = "VizdoomFreedoom1-v0", "sb3plus/bench/e1m1-v0"
+    start = time.perf_counter()
+    report = collect_expert(env_id, episodes=expert_episodes, seed=0, dataset_id=dataset, overwrite=True,
+                            progress_bar=False, env_kwargs=load_hyperparams("ppo_lstm", env_id).env_kwargs)
+    expert = {"success_rate": report.success_rate, "episodes": report.episodes,
+              "steps_per_episode": round(report.steps / max(report.episodes, 1), 1),
+              "seconds": round(report.seconds, 1)}
+    print(json.dumps({"expert": expert}), flush=True)
+    # a failed validation episode plays to the zoo entry's time limit (1050 steps): keep time for them
+    row = budget_arm("ppo_lstm", env_id, "dagger", dataset, budget_minutes * 60, start, eval_episodes,
+                     validation_episodes, reserve=6.0 * validation_episodes, eval_freq=eval_freq)
+    return save_result("e1m1_pixels", {
+        "env": env_id, "map": "E1M1", "budget_minutes": budget_minutes,
+        "cpu_hours_budget": round(cpu_cores() * budget_minutes / 60, 2), "expert": expert, **row,
+        "eval_seeds": f"10000-{10_000 + eval_episodes - 1}",
+        "target": ">= 50% exits on 20 held-out seeds within 2 CPU-hours",
+        "command": "python -m sb3_plus.bench --only e1m1_pixels"})

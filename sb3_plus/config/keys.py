@@ -28,6 +28,7 @@ ZOO_KEYS: dict[str, str] = {
     "pretrain": "imitation pretraining settings",
     "finetune": "RL after pretraining: the algorithm's hyperparameters, anchor, critic_only",
     "seq_len": "sequence length for recurrent training from demonstrations",
+    "lstm_forget_bias": "forget-gate bias of a new recurrent policy's LSTMs, e.g. 1.0 for long memories",
     "curriculum": "an env option stepped through stages as evaluations pass a threshold",
     "augment": "image augmentations of training minibatches (PPO updates and BC), e.g. [shift, flip]",
 }
@@ -47,6 +48,7 @@ ZOO_TYPES: dict[str, Any] = {
     "eval_freq": int | None,
     "eval_episodes": int | None,
     "seq_len": int | None,
+    "lstm_forget_bias": float | None,
     "noise_std": float | None,
     "pretrain": dict[str, Any] | None,
     "normalize_kwargs": dict[str, Any] | None,
@@ -57,6 +59,7 @@ ZOO_TYPES: dict[str, Any] = {
 ZOO_EXAMPLES = {
     "policy": "MlpPolicy", "n_timesteps": "!!float 1e6", "n_envs": 8, "frame_stack": 4, "env_kwargs": "{frame_skip: 4}",
     "success_threshold": 0.8, "reward_threshold": 475, "eval_freq": 25000, "eval_episodes": 10, "seq_len": 32,
+    "lstm_forget_bias": 1.0,
     "noise_std": 0.1, "pretrain": "{method: bc, epochs: 5}", "normalize_kwargs": "{norm_reward: false}",
     "curriculum": "{option: size, stages: [3, 5, 7], threshold: 0.8}",
     "augment": "[shift, flip]",

@@ -87,6 +87,9 @@ class TrainConfig:
     :param finetune: RL after pretraining: the algorithm's hyperparameters, ``anchor`` and
         ``critic_only`` (see :mod:`sb3_plus.config.finetune`); a run that does not pretrain ignores it.
     :param seq_len: sequence length for recurrent training from demonstrations.
+    :param lstm_forget_bias: forget-gate bias a new recurrent policy's LSTMs start with (PyTorch's
+        initialisation when ``None``); 1.0 keeps what the LSTM saw for longer from the start, which
+        helps it learn to remember an early cue (see :func:`sb3_plus.policies.set_lstm_forget_bias`).
     :param curriculum: an env option stepped through stages (see :mod:`sb3_plus.training.curriculum`).
     :param augment: image augmentations of training minibatches (see :mod:`sb3_plus.policies.augment`).
     :param source: the file the entry came from (not part of equality).
@@ -114,6 +117,7 @@ class TrainConfig:
     pretrain: dict[str, Any] | None = None
     finetune: dict[str, Any] | None = None
     seq_len: int | None = None
+    lstm_forget_bias: float | None = None
     curriculum: dict[str, Any] | None = None
     augment: list[str] | None = None
     source: str | None = field(default=None, compare=False)
@@ -230,7 +234,7 @@ class TrainConfig:
         if self.vec_env_class != "dummy":
             out["vec_env_class"] = self.vec_env_class
         for name in ("noise_type", "noise_std", "success_threshold", "reward_threshold", "eval_freq",
-                     "eval_episodes", "seq_len"):
+                     "eval_episodes", "seq_len", "lstm_forget_bias"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value

@@ -4,10 +4,11 @@ A feedforward learner is the special case ``seq_len=1``: every sequence is one s
 nothing is padded, so one batcher serves both kinds of policy.
 
 Layout of a minibatch (the one ``RecurrentPPO`` feeds to ``evaluate_actions``): ``n_seq``
-sequences of ``seq_len`` steps, flattened sequence-major, i.e. row ``i * seq_len + t`` is
-step ``t`` of sequence ``i``. Short sequences (the tail of an episode) are padded with
-zeros at the end and ``mask`` is 0 there. ``episode_starts`` is 1 on the first step of a
-sequence that begins an episode. Sequences never cross an episode boundary.
+sequences of ``seq_len`` steps (the longest sequence of the batch), flattened sequence-major,
+i.e. row ``i * seq_len + t`` is step ``t`` of sequence ``i``. Shorter sequences (the tail of an
+episode, a short episode) are padded with zeros at the end and ``mask`` is 0 there.
+``episode_starts`` is 1 on the first step of a sequence that begins an episode. Sequences never
+cross an episode boundary.
 """
 
 from __future__ import annotations
@@ -285,9 +286,9 @@ class SequenceBatcher:
         """Build the padded minibatch of the sequences ``[starts[i], starts[i] + lengths[i])``.
 
         :param starts: flat index of each sequence's first step
-        :param lengths: length of each sequence (at most ``seq_len``)
+        :param lengths: length of each sequence (at most ``seq_len``); the batch is padded to the longest
         """
-        n_seq, seq_len = len(starts), self.seq_len
+        n_seq, seq_len = len(starts), int(lengths.max()) if len(lengths) else self.seq_len
         steps = np.arange(seq_len, dtype=np.int64)
         valid = (steps[None, :] < lengths[:, None]).reshape(-1)
         # Padded slots read the sequence's first step and are zeroed afterwards.

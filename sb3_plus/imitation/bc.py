@@ -63,7 +63,7 @@ from sb3_plus.imitation.episodes import (
 from sb3_plus.imitation.handover import load_policy_into
 from sb3_plus.imitation.normalize import NormalizerLike, as_normalizer
 from sb3_plus.imitation.scoring import evaluate_batch, masked_mean
-from sb3_plus.imitation.settings import DEFAULT_RECURRENT_SEQ_LEN, BCSettings
+from sb3_plus.imitation.settings import DEFAULT_RECURRENT_SEQ_LEN, WHOLE_EPISODES, BCSettings
 from sb3_plus.imitation.space_check import ImageTranspose, SpaceMismatchError
 from sb3_plus.imitation.weights import Snapshot, WeightAverage, rescale_untouched_head
 from sb3_plus.rollout import is_recurrent
@@ -107,6 +107,17 @@ class _Run:
         return limit is not None and time.perf_counter() - self.t_begin > limit
 
 
+def _sequence_length(seq_len: int | str | None, recurrent: bool, episodes: list[Episode]) -> int:
+    """Steps per training sequence: 1 for a feedforward policy; for a recurrent one ``seq_len``, the
+    default, or with ``'episode'`` the longest episode (each episode one sequence, so what the LSTM
+    must remember from an episode's first steps is in the same sequence as the steps that need it)."""
+    if not recurrent:
+        return 1 if seq_len in (None, WHOLE_EPISODES) else int(seq_len)
+    if seq_len == WHOLE_EPISODES:
+        return max(len(ep) for ep in episodes)
+    return DEFAULT_RECURRENT_SEQ_LEN if seq_len is None else int(seq_len)
+
+
 def _setup(policy: ActorCriticPolicy, data: Any, settings: BCSettings, normalizer: NormalizerLike) -> _Run:
     t_begin = time.perf_counter()
     episodes = as_episodes(data)
@@ -114,8 +125,8 @@ def _setup(policy: ActorCriticPolicy, data: Any, settings: BCSettings, normalize
     # normalisation changes bounds and dtype by design: compare shapes then
     transpose = check_spaces(policy, episodes, exact=norm is None)
     recurrent = is_recurrent(policy)
-    seq_len = settings.seq_len if settings.seq_len is not None else (DEFAULT_RECURRENT_SEQ_LEN if recurrent else 1)
     train_eps, holdout_eps = split_episodes(episodes, settings.holdout_fraction, settings.seed)
+    seq_len = _sequence_length(settings.seq_len, recurrent, train_eps)
     fitted = False
     if norm is not None:
         fitted = norm.fit([ep.observations for ep in train_eps])

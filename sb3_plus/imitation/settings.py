@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 from sb3_plus.errors import BadOptionError
 
+#: ``seq_len`` value that makes every episode one sequence, its LSTM state zero at its first step only.
+WHOLE_EPISODES = "episode"
 #: Sequence length of recurrent policies when ``seq_len`` is not given.
 DEFAULT_RECURRENT_SEQ_LEN = 32
 
@@ -55,7 +57,9 @@ class BCSettings(Settings):
 
     epochs: int = knob(10, "passes over the training episodes")
     batch_size: int = knob(256, "steps per minibatch (batch_size // seq_len sequences)")
-    seq_len: int | None = knob(None, "sequence length; default 1 (feedforward), DEFAULT_RECURRENT_SEQ_LEN (recurrent)")
+    seq_len: int | str | None = knob(None, "sequence length; default 1 (feedforward), DEFAULT_RECURRENT_SEQ_LEN "
+                                           "(recurrent); 'episode': whole episodes from their first step, for "
+                                           "tasks that must remember early observations")
     lr: float = knob(1e-3, "Adam learning rate (a fresh optimizer; policy.optimizer is left alone)")
     ent_coef: float = knob(0.0, "weight of the entropy bonus")
     l2_coef: float = knob(0.0, "weight of the sum of squared actor parameters")
@@ -166,6 +170,10 @@ def _check_bc(s: BCSettings) -> None:
         _number(name, getattr(s, name), low, problems)
     for name, low in (("seq_len", 1), ("max_grad_norm", 0), ("max_seconds", 0), ("head_gain", 0), ("ema_decay", 0),
                       ("patience", 1)):
+        if name == "seq_len" and isinstance(s.seq_len, str):
+            if s.seq_len != WHOLE_EPISODES:
+                problems.append(f"seq_len must be a number >= 1 or {WHOLE_EPISODES!r}, got {s.seq_len!r}")
+            continue
         _number(name, getattr(s, name), low, problems, optional=True)
     if not isinstance(s.keep_best, bool):
         problems.append(f"keep_best must be true or false, got {s.keep_best!r}")

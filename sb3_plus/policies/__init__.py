@@ -1,10 +1,10 @@
 """Custom policy parts for SB3 (registered by name for RL-Zoo configs)."""
 
 from sb3_plus.policies.impala_cnn import ImpalaCNN
-from sb3_plus.policies.recurrent import RecurrentPPO
+from sb3_plus.policies.recurrent import RecurrentPPO, set_lstm_forget_bias
 from sb3_plus.policies.small_cnn import SmallCNN
 
-__all__ = ["ImpalaCNN", "RecurrentPPO", "SmallCNN"]
+__all__ = ["ImpalaCNN", "RecurrentPPO", "SmallCNN", "set_lstm_forget_bias"]
 
 
 def _register() -> None:

@@ -13,6 +13,11 @@ The value stored for a step is the acting head's value, and GAE is cut at the ha
 advantages of one head never hold the other's values or rewards; they are standardised per head
 (the bonus and the task have different scales). The update is RecurrentPPO's.
 
+The horizon is fixed, or scheduled: with ``horizon_end`` it moves linearly from ``horizon`` to
+``horizon_end`` over ``horizon_steps`` env steps, changing between rollouts (each rollout and its
+update use one horizon). A horizon that shrinks hands the follower more of each episode as training
+goes on, so it learns to start with less exploration behind it.
+
 Registered as ``ppo_explorer_follower`` (``zoo_configs/ppo_explorer_follower.yml``)::
 
     python -m sb3_plus.train --algo ppo_explorer_follower --env VizdoomMonsterRoomEasy-v0
@@ -113,6 +118,9 @@ class ExplorerFollowerPPO(RecurrentPPO):
     :param bonus_scale: map units per unit of bonus.
     :param explorer_task_coef: weight of the task reward earned during the explorer's steps in its reward.
     :param handover_coef: share of the follower's value at the handover that the explorer's return keeps.
+    :param horizon_end: the horizon ``horizon_steps`` env steps into training (linear from ``horizon``);
+        ``None``: the horizon stays fixed.
+    :param horizon_steps: env steps over which the horizon moves to ``horizon_end``.
     :param kwargs: RecurrentPPO's arguments (``n_steps``, ``batch_size``, ``learning_rate``, ``policy_kwargs``, ...).
     """
 
@@ -128,10 +136,13 @@ class ExplorerFollowerPPO(RecurrentPPO):
 
     def __init__(self, policy: str | type[ExplorerFollowerPolicy], env: Any, horizon: int = 32,
                  explorer_bonus: str = "bbox", bonus_coef: float = 1.0, bonus_scale: float = 64.0,
-                 explorer_task_coef: float = 1.0, handover_coef: float = 0.0, **kwargs: Any) -> None:
-        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
-            raise BadOptionError(f"horizon {horizon!r} must be an integer >= 1 (the explorer's steps per episode). "
-                                 "Fix: e.g. horizon: 32")
+                 explorer_task_coef: float = 1.0, handover_coef: float = 0.0, horizon_end: int | None = None,
+                 horizon_steps: int = 1_000_000, **kwargs: Any) -> None:
+        for name, value in (("horizon", horizon), ("horizon_end", 1 if horizon_end is None else horizon_end),
+                            ("horizon_steps", horizon_steps)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise BadOptionError(f"{name} {value!r} must be an integer >= 1 (the horizon: the explorer's steps "
+                                     f"per episode). Fix: e.g. {name}: {32 if name != 'horizon_steps' else 1000000}")
         PoseBonus(explorer_bonus, bonus_scale)  # checks both
         for name, value in (("bonus_coef", bonus_coef), ("explorer_task_coef", explorer_task_coef),
                             ("handover_coef", handover_coef)):
@@ -144,6 +155,8 @@ class ExplorerFollowerPPO(RecurrentPPO):
         self.horizon, self.explorer_bonus, self.bonus_coef = int(horizon), explorer_bonus, float(bonus_coef)
         self.bonus_scale, self.explorer_task_coef = float(bonus_scale), float(explorer_task_coef)
         self.handover_coef = float(handover_coef)
+        self.horizon_start, self.horizon_steps = int(horizon), int(horizon_steps)
+        self.horizon_end = None if horizon_end is None else int(horizon_end)
         policy_kwargs = dict(kwargs.pop("policy_kwargs", None) or {})
         if policy_kwargs.get("horizon", self.horizon) != self.horizon:
             raise BadOptionError(f"policy_kwargs horizon {policy_kwargs['horizon']} differs from horizon "
@@ -168,9 +181,26 @@ class ExplorerFollowerPPO(RecurrentPPO):
 
     def _check_horizon(self) -> None:
         limit = episode_step_limit(self.env) if self.env is not None else None
-        if limit is not None and self.horizon >= limit:
-            raise BadOptionError(f"horizon {self.horizon} is not shorter than the env's episodes ({limit} steps): the "
-                                 f"follower would never act. Fix: horizon < {limit} (e.g. {max(1, limit // 4)})")
+        for name in ("horizon", "horizon_end"):
+            value = self.horizon if name == "horizon" else self.horizon_end
+            if limit is not None and value is not None and value >= limit:
+                raise BadOptionError(f"{name} {value} is not shorter than the env's episodes ({limit} steps): the "
+                                     f"follower would never act. Fix: {name} < {limit} (e.g. {max(1, limit // 4)})")
+
+    def horizon_at(self, steps: int) -> int:
+        """The horizon ``steps`` env steps into training (the schedule of the module docstring)."""
+        if self.horizon_end is None:  # fixed (and so in a model saved before schedules existed)
+            return self.horizon
+        done = min(1.0, steps / self.horizon_steps)
+        return int(round(self.horizon_start + (self.horizon_end - self.horizon_start) * done))
+
+    def _schedule_horizon(self) -> None:
+        """Before a rollout: the horizon of this point of training, for the policy and what is saved."""
+        horizon = self.horizon_at(self.num_timesteps)
+        if horizon != self.horizon:
+            self.horizon = self.policy.horizon = horizon
+            self.policy_kwargs["horizon"] = horizon  # a loaded model builds its policy with it
+        self.logger.record("rollout/horizon", horizon)
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "_bonuses"]
@@ -192,6 +222,7 @@ class ExplorerFollowerPPO(RecurrentPPO):
     def collect_rollouts(self, env: VecEnv, callback: BaseCallback, rollout_buffer: Any, n_rollout_steps: int) -> bool:
         """sb3-contrib's collection, with the acting head's reward and each step's phase stored."""
         assert self._last_obs is not None, "No previous observation was provided"
+        self._schedule_horizon()
         self.policy.set_training_mode(False)
         n_steps = 0
         rollout_buffer.reset()

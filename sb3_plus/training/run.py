@@ -65,7 +65,12 @@ def build_model(plan: RunPlan, venv: Any) -> Any:
     noise = plan.config.action_noise(venv.action_space)
     if noise is not None:
         kwargs["action_noise"] = noise
-    return algo_cls(plan.config.policy, venv, seed=options.seed, device=options.device, verbose=0, **kwargs, **extra)
+    model = algo_cls(plan.config.policy, venv, seed=options.seed, device=options.device, verbose=0, **kwargs, **extra)
+    if plan.config.lstm_forget_bias is not None:
+        from sb3_plus.policies import set_lstm_forget_bias
+
+        set_lstm_forget_bias(model.policy, plan.config.lstm_forget_bias)
+    return model
 
 
 def _begin_finetune(plan: RunPlan, model: Any, run_dir: Path) -> None:
