@@ -71,3 +71,12 @@ def test_the_memory_check_picks_the_best_model_among_final_and_pretrained(tmp_pa
     assert _best_model(rows) == ("dagger", tmp_path / "b" / "pretrained.zip", "pretrained")
     rows[1]["final_model"]["sampled_success_rate"] = 0.95
     assert _best_model(rows) == ("dagger", tmp_path / "b" / "f.zip", "final")
+
+
+def test_a_run_of_some_arms_gets_its_own_result_file_and_command() -> None:
+    from sb3_plus.benchmarks.common import arms_run
+
+    assert arms_run("e2e_mywayhome", ["dagger", "bc", "scratch"], ("scratch", "bc", "dagger"), "cmd") == \
+        ("e2e_mywayhome", "cmd")
+    assert arms_run("e2e_mywayhome", ["bc"], ("scratch", "bc", "dagger"), "cmd") == \
+        ("e2e_mywayhome_bc", "cmd --arms bc")

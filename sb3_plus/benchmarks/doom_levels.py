@@ -12,6 +12,17 @@ from sb3_plus.benchmarks.learning import budget_arm
 LAYOUTS = (0, 1, 2)
 
 
+def _collect(env_id: str, episodes: int, dataset: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The expert's ``episodes`` (seeds 0+) into ``dataset``: its success, steps per episode and seconds."""
+    from sb3_plus.data.collect import collect_expert
+
+    report = collect_expert(env_id, episodes=episodes, seed=0, dataset_id=dataset, overwrite=True,
+                            progress_bar=False, env_kwargs=env_kwargs)
+    return {"success_rate": report.success_rate, "episodes": report.episodes,
+            "steps_per_episode": round(report.steps / max(report.episodes, 1), 1),
+            "seconds": round(report.seconds, 1)}
+
+
 def bench_doormaps(layouts: Sequence[int] = LAYOUTS, expert_episodes: int = 50, budget_minutes: float = 20.0,
                    eval_episodes: int = 100, validation_episodes: int = 20) -> dict[str, Any]:
     """``VizdoomGen-doorkey-s<k>-v0`` for each layout ``k``: a USE door, a key, the door it unlocks, the goal.
@@ -23,7 +34,6 @@ def bench_doormaps(layouts: Sequence[int] = LAYOUTS, expert_episodes: int = 50, 
     collection, so the whole family fits in ``budget_minutes``. The run's chosen, final and
     pretrained models then play ``eval_episodes`` held-out seeds (10000+), greedy and sampled.
     """
-    from sb3_plus.data.collect import collect_expert
     from sb3_plus.envs.doom_maps import generated_env_id
 
     per_layout = budget_minutes / len(layouts)
@@ -32,11 +42,7 @@ def bench_doormaps(layouts: Sequence[int] = LAYOUTS, expert_episodes: int = 50, 
         env_id = generated_env_id("doorkey", layout)
         dataset = f"sb3plus/bench/doorkey-s{layout}-v0"
         start = time.perf_counter()
-        report = collect_expert(env_id, episodes=expert_episodes, seed=0, dataset_id=dataset, overwrite=True,
-                                progress_bar=False, env_kwargs={"frame_skip": 4, "frame_stack": 1})
-        expert = {"success_rate": report.success_rate, "episodes": report.episodes,
-                  "steps_per_episode": round(report.steps / max(report.episodes, 1), 1),
-                  "seconds": round(report.seconds, 1)}
+        expert = _collect(env_id, expert_episodes, dataset, {"frame_skip": 4, "frame_stack": 1})
         row = budget_arm("ppo_lstm", env_id, "bc", dataset, per_layout * 60, start, eval_episodes,
                          validation_episodes)
         rows.append({"env": env_id, "expert": expert, **row})
@@ -97,15 +103,10 @@ def bench_e1m1_pixels(budget_minutes: float = 60.0, expert_episodes: int = 40, e
     budget, the run's chosen, final and pretrained models play ``eval_episodes`` held-out seeds (10000+).
     """
     from sb3_plus.config import load_hyperparams
-    from sb3_plus.data.collect import collect_expert
 
     env_id, dataset = "VizdoomFreedoom1-v0", "sb3plus/bench/e1m1-v0"
     start = time.perf_counter()
-    report = collect_expert(env_id, episodes=expert_episodes, seed=0, dataset_id=dataset, overwrite=True,
-                            progress_bar=False, env_kwargs=load_hyperparams("ppo_lstm", env_id).env_kwargs)
-    expert = {"success_rate": report.success_rate, "episodes": report.episodes,
-              "steps_per_episode": round(report.steps / max(report.episodes, 1), 1),
-              "seconds": round(report.seconds, 1)}
+    expert = _collect(env_id, expert_episodes, dataset, load_hyperparams("ppo_lstm", env_id).env_kwargs)
     print(json.dumps({"expert": expert}), flush=True)
     # a failed validation episode plays to the zoo entry's time limit (1050 steps): keep time for them
     row = budget_arm("ppo_lstm", env_id, "dagger", dataset, budget_minutes * 60, start, eval_episodes,

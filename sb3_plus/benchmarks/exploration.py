@@ -9,7 +9,7 @@ from typing import Any, Callable, Sequence
 
 from stable_baselines3.common.callbacks import BaseCallback
 
-from sb3_plus.benchmarks.common import ENV, RESULTS, save_result
+from sb3_plus.benchmarks.common import ENV, RESULTS, arms_run, save_result
 
 RND_ARMS = ("ppo_lstm_rnd", "ppo_lstm")
 
@@ -85,11 +85,12 @@ def bench_rnd(budget_minutes: float = 60.0, snapshot_minutes: float = 10.0, curv
                      "final": final, "curve": curve, "run_dir": str(result.run_dir)})
         print(json.dumps(rows[-1]), flush=True)
     _plot_curves(rows, RESULTS / "rnd_mywayhome.png")
-    name = "rnd_mywayhome" if set(arms) == set(RND_ARMS) else "rnd_mywayhome_" + "_".join(arms)
+    name, command = arms_run("rnd_mywayhome", arms, RND_ARMS,
+                             f"python -m sb3_plus.bench --only rnd --budget-minutes {budget_minutes}")
     return save_result(name, {
         "env": ENV, "budget_minutes": budget_minutes, "rows": rows, "plot": str(RESULTS / "rnd_mywayhome.png"),
         "eval_seeds": f"10000-{10_000 + eval_episodes - 1}", "curve_seeds": f"10000-{10_000 + curve_episodes - 1}",
-        "command": f"python -m sb3_plus.bench --only rnd --budget-minutes {budget_minutes}"})
+        "command": command})
 
 
 def _success(model_path: Path, episodes: int) -> dict[str, Any]:

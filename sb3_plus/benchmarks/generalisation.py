@@ -7,7 +7,7 @@ import tempfile
 import time
 from typing import Any, Sequence
 
-from sb3_plus.benchmarks.common import save_result
+from sb3_plus.benchmarks.common import arms_run, save_result
 
 GEN_ENV = "MazeEasyPixels-v0"
 TRAIN_LAYOUTS = 200
@@ -70,10 +70,10 @@ def bench_generalisation(steps: int = 300_000, eval_episodes: int = 200,
                          "gap_sampled": round(train_rates["sampled"] - test_rates["sampled"], 3)})
             print(json.dumps(rows[-1]), flush=True)
     best = max(rows, key=lambda r: r["unseen_layouts"]["sampled"])
-    name = "generalisation_maze" if set(arms) == set(DEFAULT_GEN_ARMS) else "generalisation_maze_" + "_".join(arms)
+    name, command = arms_run("generalisation_maze", arms, DEFAULT_GEN_ARMS,
+                             "python -m sb3_plus.bench --only generalisation")
     return save_result(name, {
         "env": GEN_ENV, "train_layouts": TRAIN_LAYOUTS, "steps": steps, "eval_episodes": eval_episodes,
         "eval_seeds": f"10000-{10_000 + eval_episodes - 1}", "shaping": SHAPING, "rows": rows,
         "best_unseen_arm": best["arm"],
-        "command": "python -m sb3_plus.bench --only generalisation"
-                   + ("" if set(arms) == set(DEFAULT_GEN_ARMS) else " --arms " + " ".join(arms))})
+        "command": command})

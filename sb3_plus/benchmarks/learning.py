@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 
-from sb3_plus.benchmarks.common import ENV, save_result
+from sb3_plus.benchmarks.common import ENV, arms_run, save_result
 
 E2E_ARMS = ("scratch", "bc", "dagger")
 _E2E_SETTINGS = {"scratch": "RecurrentPPO from scratch", "bc": "100 expert episodes -> BC -> RecurrentPPO",
@@ -41,14 +41,13 @@ def bench_e2e(budget_minutes: float = 10.0, eval_episodes: int = 100, validation
                          budget_minutes * 60, start, eval_episodes, validation_episodes)
         rows.append({"setting": _E2E_SETTINGS[arm], "arm": arm, **row})
         print(json.dumps(rows[-1]), flush=True)
-    # a run of some settings only does not replace the full comparison
-    name = "e2e_mywayhome" if set(arms) == set(E2E_ARMS) else "e2e_mywayhome_" + "_".join(arms)
+    name, command = arms_run("e2e_mywayhome", arms, E2E_ARMS,
+                             f"python -m sb3_plus.bench --only e2e --budget-minutes {budget_minutes}")
     return save_result(name, {
         "env": ENV, "budget_minutes": budget_minutes, "rows": rows,
         "eval_seeds": f"10000-{10_000 + eval_episodes - 1}",
         "validation_seeds": f"{VALIDATION_SEED}-{VALIDATION_SEED + validation_episodes - 1}",
-        "command": f"python -m sb3_plus.bench --only e2e --budget-minutes {budget_minutes}"
-                   + ("" if set(arms) == set(E2E_ARMS) else " --arms " + " ".join(arms))})
+        "command": command})
 
 
 def budget_arm(algo: str, env_id: str, pretrain: str | None, dataset_id: str | None, budget: float, start: float,

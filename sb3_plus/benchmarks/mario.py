@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any, Sequence
 
-from sb3_plus.benchmarks.common import cpu_cores, save_result
+from sb3_plus.benchmarks.common import arms_run, cpu_cores, save_result
 from sb3_plus.benchmarks.learning import budget_arm
 
 MARIO_ARMS = ("bc", "dagger", "scratch")
@@ -88,11 +88,10 @@ def bench_mario(budget_minutes: float = 30.0, arms: Sequence[str] = DEFAULT_MARI
                          eval_episodes, validation_episodes)
         rows.append({"arm": arm, "setting": _SETTINGS[arm], "expert": expert, **row})
         print(json.dumps(rows[-1]), flush=True)
-    name = "mario_11" if set(arms) == set(DEFAULT_MARIO_ARMS) else "mario_11_" + "_".join(arms)
+    name, command = arms_run("mario_11", arms, DEFAULT_MARIO_ARMS, "python -m sb3_plus.bench --only mario")
     return save_result(name, {
         "env": env_id, "budget_minutes": budget_minutes,
         "cpu_hours_per_arm": round(cpu_cores() * budget_minutes / 60, 2), "rows": rows,
         "eval_seeds": f"10000-{10_000 + eval_episodes - 1}",
         "target": ">= 50% clears on 100 held-out seeds for the pretrained arm, 1 CPU-hour each",
-        "command": "python -m sb3_plus.bench --only mario" + ("" if set(arms) == set(DEFAULT_MARIO_ARMS)
-                                                               else " --arms " + " ".join(arms))})
+        "command": command})

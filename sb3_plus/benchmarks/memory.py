@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any, Sequence
 
-from sb3_plus.benchmarks.common import save_result
+from sb3_plus.benchmarks.common import arms_run, save_result
 from sb3_plus.benchmarks.learning import _held_out, budget_arm
 
 MEMORY_ENV = "VizdoomMonsterRoom-v0"
@@ -50,13 +50,12 @@ def bench_memory(budget_minutes: float = 8.0, eval_episodes: int = 100, validati
         rows.append({"setting": _SETTINGS[arm], "arm": arm, **row})
         print(json.dumps(rows[-1]), flush=True)
     check = memory_check(rows, eval_episodes, expert_episodes)
-    # a run of some arms only does not replace the full comparison
-    every = set(arms) == set(MEMORY_ARMS)
-    return save_result("memory_monster_room" + ("" if every else "_" + "_".join(arms)), {
+    name, command = arms_run("memory_monster_room", arms, MEMORY_ARMS,
+                             f"python -m sb3_plus.bench --only memory --budget-minutes {budget_minutes}")
+    return save_result(name, {
         "env": MEMORY_ENV, "mode": "hard", "budget_minutes": budget_minutes, "rows": rows, "memory_check": check,
         "eval_seeds": f"10000-{10_000 + eval_episodes - 1}",
-        "command": f"python -m sb3_plus.bench --only memory --budget-minutes {budget_minutes}"
-                   + ("" if every else " --arms " + " ".join(arms))})
+        "command": command})
 
 
 def _best_model(rows: list[dict[str, Any]]) -> tuple[str, Any, str]:
