@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from sb3_plus.benchmarks import (BENCHES, DEFAULT_MARIO_ARMS, E2E_ARMS, MARIO_ARMS, MEMORY_ARMS, RND_ARMS, bench_e2e,
-                                 bench_mario, bench_memory, bench_rnd)
+from sb3_plus.benchmarks import (BENCHES, CURRICULUM_ARMS, DEFAULT_CURRICULUM_ARMS, DEFAULT_MARIO_ARMS, E2E_ARMS,
+                                 MARIO_ARMS, MEMORY_ARMS, RND_ARMS, bench_e2e, bench_mario, bench_mario_curriculum,
+                                 bench_memory, bench_rnd)
 from sb3_plus.benchmarks.generalisation import DEFAULT_GEN_ARMS, GEN_ARM_NAMES, bench_generalisation
 from sb3_plus.cli_common import make_parser
 from sb3_plus.utils import set_torch_threads
@@ -22,6 +23,7 @@ from sb3_plus.utils import set_torch_threads
 ARMED = {"e2e": (bench_e2e, E2E_ARMS, E2E_ARMS, 10.0), "rnd": (bench_rnd, RND_ARMS, RND_ARMS, 60.0),
          "memory": (bench_memory, MEMORY_ARMS, MEMORY_ARMS, 8.0),
          "mario": (bench_mario, MARIO_ARMS, DEFAULT_MARIO_ARMS, 30.0),
+         "mario_curriculum": (bench_mario_curriculum, CURRICULUM_ARMS, DEFAULT_CURRICULUM_ARMS, 30.0),
          "generalisation": (bench_generalisation, GEN_ARM_NAMES, DEFAULT_GEN_ARMS, None)}
 
 
@@ -29,12 +31,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     p = make_parser("bench", __doc__)
     p.add_argument("--only", nargs="+", choices=sorted(BENCHES), default=list(BENCHES), help="benchmarks to run")
     p.add_argument("--budget-minutes", type=float, default=None,
-                   help="wall budget of each arm of e2e (10 when not given), memory (8), mario (30) or rnd (60); "
+                   help="wall budget of each arm of e2e (10 when not given), memory (8), mario and "
+                        "mario_curriculum (30) or rnd (60); "
                         "of pong and e1m1_pixels (60) and of the doormaps family (20)")
-    p.add_argument("--arms", nargs="+",
-                   choices=sorted(set(E2E_ARMS + RND_ARMS + MEMORY_ARMS + GEN_ARM_NAMES + MARIO_ARMS)),
+    every_arm = E2E_ARMS + RND_ARMS + MEMORY_ARMS + GEN_ARM_NAMES + MARIO_ARMS + CURRICULUM_ARMS
+    p.add_argument("--arms", nargs="+", choices=sorted(set(every_arm)),
                    default=None, help=f"arms to run: e2e ({', '.join(E2E_ARMS)}), rnd ({', '.join(RND_ARMS)}), memory "
-                                      f"({', '.join(MEMORY_ARMS)}), mario ({', '.join(MARIO_ARMS)}) or "
+                                      f"({', '.join(MEMORY_ARMS)}), mario ({', '.join(MARIO_ARMS)}), "
+                                      f"mario_curriculum ({', '.join(CURRICULUM_ARMS)}) or "
                                       f"generalisation ({', '.join(GEN_ARM_NAMES)})")
     args = p.parse_args(argv)
     set_torch_threads()

@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-checkpoints", type=int, default=3,
                    help="checkpoints kept, the newest (default 3; 0: all, for python -m sb3_plus.progression)")
     p.add_argument("-i", "--trained-agent", default=None, help="model zip or run folder to resume")
+    p.add_argument("--init-model", default=None,
+                   help="start a new run from this model's policy (a zip, or a run folder: its best_model.zip), "
+                        "e.g. the next level; RL uses the config's finetune settings")
     p.add_argument("-P", "--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bars (default: on when the output is a terminal)")
     p.add_argument("--pretrain", choices=PRETRAIN_METHODS, default=None, help="pretraining before RL")
@@ -98,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> TrainResult:
         conf_file=args.conf_file, hyperparams=args.hyperparams, eval_freq=args.eval_freq,
         eval_episodes=args.eval_episodes, eval_seed=args.eval_seed, save_freq=args.save_freq,
         keep_checkpoints=args.keep_checkpoints,
-        trained_agent=args.trained_agent, pretrain=args.pretrain, dataset=args.dataset,
+        trained_agent=args.trained_agent, init_model=args.init_model, pretrain=args.pretrain, dataset=args.dataset,
         progress=sys.stderr.isatty() if args.progress is None else args.progress,
         pretrain_kwargs=pretrain_kwargs or None, device=args.device, n_envs=args.n_envs, vec_env=args.vec_env,
         env_kwargs=parse_kv(args.env_kwargs, "env kwarg") if args.env_kwargs else None,

@@ -80,3 +80,25 @@ def test_a_run_of_some_arms_gets_its_own_result_file_and_command() -> None:
         ("e2e_mywayhome", "cmd")
     assert arms_run("e2e_mywayhome", ["bc"], ("scratch", "bc", "dagger"), "cmd") == \
         ("e2e_mywayhome_bc", "cmd --arms bc")
+
+
+def test_the_mario_curriculum_starts_from_the_1_1_benchmarks_pretrained_model(tmp_path) -> None:
+    import json
+
+    from sb3_plus.benchmarks.mario_levels import policy_of_level_11
+    from sb3_plus.errors import InputNotFoundError
+
+    with pytest.raises(InputNotFoundError, match="--only mario"):
+        policy_of_level_11(tmp_path)
+    runs = {arm: tmp_path / arm for arm in ("bc", "dagger", "scratch")}
+    for arm, run in runs.items():
+        run.mkdir()
+        (run / "best_model.zip").write_bytes(b"zip")
+    rows = [{"arm": arm, "run_dir": str(run), "model": "best_model.zip"} for arm, run in runs.items()]
+    (tmp_path / "mario_11.json").write_text(json.dumps({"rows": rows}))
+    assert policy_of_level_11(tmp_path) == runs["dagger"] / "best_model.zip"  # DAgger's before BC's, never scratch
+    (runs["dagger"] / "best_model.zip").unlink()  # a run folder that is gone is skipped
+    assert policy_of_level_11(tmp_path) == runs["bc"] / "best_model.zip"
+    (runs["bc"] / "best_model.zip").unlink()
+    with pytest.raises(InputNotFoundError, match="run folder is gone"):
+        policy_of_level_11(tmp_path)

@@ -234,3 +234,28 @@ def test_expert_reacts_to_being_stuck_and_to_waypoints():
             make_expert(mario_env, "hysteresis")
     finally:
         mario_env.close()
+
+
+def test_expert_climbs_a_wall_it_keeps_hopping_at_and_hops_enemies_under_low_ceilings():
+    route = route_from_dict({"waypoints": [{"id": "a", "pos": [0, 0], "target": None}]})
+    expert = MarioExpert(route, {"noop": NOOP, "right": RIGHT, "run": RUN, "jump": JUMP}, stuck_steps=2)
+    # an enemy 20 pixels ahead under a low ceiling (a wall ahead reads as one): one-step hops, each landing
+    # at the same x; never two steps on the ground, so only the count of steps without progress can tell
+    wall = {"x": 300.0, "enemy_dx": 20.0, "enemy_dy": 0.0, "headroom": 0.0}
+    holds, run = [], 0
+    for step in range(40):
+        action = expert.act(dict(wall, airborne=0.0 if step % 4 == 0 else 1.0))
+        if action == JUMP:
+            run += 1
+        elif run:
+            holds.append(run)
+            run = 0
+    assert holds[0] == 3, "the enemy under the low ceiling: a hop (low_hop steps of A)"
+    assert max(holds) > 3, "hops that get nowhere: higher jumps, as when stuck on the ground"
+    # in the open, the same enemy gets a long jump from 72 pixels; under the low ceiling from 54, not 60
+    expert.reset()
+    open_ground = {"x": 10.0, "airborne": 0.0, "enemy_dy": 0.0, "headroom": 64.0}
+    assert expert.act(dict(open_ground, enemy_dx=70.0)) == JUMP
+    expert.reset()
+    assert expert.act(dict(open_ground, enemy_dx=60.0, headroom=32.0)) == RUN
+    assert expert.act(dict(open_ground, x=20.0, enemy_dx=50.0, headroom=32.0)) == JUMP

@@ -52,7 +52,7 @@ def bench_e2e(budget_minutes: float = 10.0, eval_episodes: int = 100, validation
 
 def budget_arm(algo: str, env_id: str, pretrain: str | None, dataset_id: str | None, budget: float, start: float,
                eval_episodes: int, validation_episodes: int, reserve: float | None = None,
-               eval_freq: int = 10**12) -> dict[str, Any]:
+               eval_freq: int = 10**12, **train_kwargs: Any) -> dict[str, Any]:
     """One arm of a wall-budget comparison: ``train`` until ``budget`` seconds after ``start``, then held-out play.
 
     A pretrained arm (``pretrain`` ``bc`` or ``dagger`` on ``dataset_id``) evaluates on
@@ -60,7 +60,8 @@ def budget_arm(algo: str, env_id: str, pretrain: str | None, dataset_id: str | N
     keeps the better as ``best_model.zip``. After the budget, that model, the final one and the
     pretrained one play ``eval_episodes`` held-out seeds (10000+), greedy and sampled. ``reserve``: the
     seconds kept back for the closing validation (0.4 per episode when not given); ``eval_freq``: RL steps
-    between validations in between (none by default).
+    between validations in between (none by default). ``train_kwargs`` go to ``train`` (e.g. ``init_model``,
+    whose run validates as a pretrained one does).
     """
     from sb3_plus.evaluation import VALIDATION_SEED
     from sb3_plus.training import train
@@ -68,15 +69,16 @@ def budget_arm(algo: str, env_id: str, pretrain: str | None, dataset_id: str | N
 
     # the closing validation evaluation runs after RL and must fit in the budget: 50 episodes of a
     # policy that reaches the goal take about 15 s on 2 cores
+    started = bool(pretrain or train_kwargs.get("init_model"))
     if reserve is None:
-        reserve = 0.4 * validation_episodes if pretrain else 0.0
+        reserve = 0.4 * validation_episodes if started else 0.0
     kwargs: dict[str, Any] = {"eval_freq": 0}
-    if pretrain:  # by default evaluations only after pretraining and at the end (a frequency beyond any run)
-        kwargs = {"pretrain": pretrain, "dataset": dataset_id, "eval_freq": eval_freq,
+    if started:  # by default evaluations only after pretraining and at the end (a frequency beyond any run)
+        kwargs = {"pretrain": pretrain, "dataset": dataset_id if pretrain else None, "eval_freq": eval_freq,
                   "eval_episodes": validation_episodes, "eval_seed": VALIDATION_SEED}
     collect_seconds = time.perf_counter() - start
     result = train(algo, env_id, n_timesteps=10**8, log_folder="bench/runs", verbose=1,
-                   max_seconds=budget - collect_seconds - reserve, **kwargs)
+                   max_seconds=budget - collect_seconds - reserve, **kwargs, **train_kwargs)
     wall = time.perf_counter() - start
     best = result.run_dir / "best_model.zip"
     chosen = best if best.exists() else result.model_path

@@ -12,8 +12,9 @@ Example, in a zoo entry::
         kl_coef: 1.0
         decay_steps: 200000           # linear: 0 after this many env steps (default 100000);
         decay: linear                 # exponential: halved every decay_steps; or constant
+      detach_critic: true             # the value loss does not train the features the policy shares with it
 
-``anchor`` and ``critic_only`` need PPO or RecurrentPPO (see :mod:`sb3_plus.training.finetune`).
+``anchor``, ``critic_only`` and ``detach_critic`` need PPO or RecurrentPPO (see :mod:`sb3_plus.training.finetune`).
 The earlier spelling ``pretrain: {finetune: {...}}`` is read as the same thing.
 """
 
@@ -43,7 +44,7 @@ ANCHOR_DECAYS = ("linear", "exponential", "constant")
 #: a subclass has its own ``train()``).
 FINETUNE_ALGOS = (PPO, RecurrentPPO, OneCallRecurrentPPO)
 #: Keys of ``finetune:`` that are not hyperparameters of the algorithm.
-FINETUNE_KEYS = ("anchor", "critic_only")
+FINETUNE_KEYS = ("anchor", "critic_only", "detach_critic")
 ANCHOR_KEYS = ("kl_coef", "decay_steps", "decay")
 CRITIC_ONLY_KEYS = ("steps", "learning_rate")
 #: Arguments ``finetune:`` cannot hold: they shape the policy that pretraining trains, or belong to the run.
@@ -59,6 +60,8 @@ class FinetuneSettings:
     :param decay: one of :data:`ANCHOR_DECAYS`
     :param critic_only_steps: env steps at the start of RL whose rollouts train the value function alone
     :param critic_only_lr: Adam learning rate of those updates
+    :param detach_critic: the value loss trains only what the critic alone uses, not the features it shares
+        with the policy (:mod:`sb3_plus.training.critic_inputs`)
     """
 
     kl_coef: float = 0.0
@@ -66,22 +69,24 @@ class FinetuneSettings:
     decay: str = "linear"
     critic_only_steps: int = 0
     critic_only_lr: float = 1e-3
+    detach_critic: bool = False
 
     @property
     def active(self) -> bool:
         """Whether RL differs from plain PPO."""
-        return self.kl_coef > 0 or self.critic_only_steps > 0
+        return self.kl_coef > 0 or self.critic_only_steps > 0 or self.detach_critic
 
     def model_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of ``FinetunePPO`` / ``FinetuneRecurrentPPO``."""
         return {"anchor_kl_coef": float(self.kl_coef), "anchor_decay_steps": int(self.decay_steps),
                 "anchor_decay": self.decay, "critic_only_steps": int(self.critic_only_steps),
-                "critic_only_lr": float(self.critic_only_lr)}
+                "critic_only_lr": float(self.critic_only_lr), "detach_critic": bool(self.detach_critic)}
 
     def to_config(self) -> dict[str, Any]:
-        """The ``anchor`` and ``critic_only`` entries of ``finetune:``."""
+        """The ``anchor``, ``critic_only`` and ``detach_critic`` entries of ``finetune:``."""
         return {"anchor": {"kl_coef": self.kl_coef, "decay_steps": self.decay_steps, "decay": self.decay},
-                "critic_only": {"steps": self.critic_only_steps, "learning_rate": self.critic_only_lr}}
+                "critic_only": {"steps": self.critic_only_steps, "learning_rate": self.critic_only_lr},
+                "detach_critic": self.detach_critic}
 
     @classmethod
     def from_config(cls, finetune: Mapping[str, Any] | None) -> FinetuneSettings:
@@ -93,7 +98,8 @@ class FinetuneSettings:
         if problem is not None:
             raise BadOptionError(f"finetune.{problem[0]}: {problem[1]}. Fix: {problem[2]}")
         anchor, critic = _section(finetune, "anchor"), _section(finetune, "critic_only")
-        return cls(**anchor, **{f"critic_only_{'lr' if k == 'learning_rate' else k}": v for k, v in critic.items()})
+        return cls(**anchor, **{f"critic_only_{'lr' if k == 'learning_rate' else k}": v for k, v in critic.items()},
+                   detach_critic=bool((finetune or {}).get("detach_critic", False)))
 
     def check(self) -> None:
         """:raises BadOptionError: for a value out of range, naming the field and the fix."""
@@ -130,6 +136,8 @@ def finetune_problem(finetune: Mapping[str, Any] | None) -> tuple[str, str, str]
         problem = _number_problem(value, whole, positive)
         if problem is not None:
             return field, problem, f"write a{' whole' if whole else ''} number {'> 0' if positive else '>= 0'}"
+    if not isinstance((finetune or {}).get("detach_critic", False), bool):
+        return "detach_critic", f"{finetune['detach_critic']!r} is not true or false", "write `detach_critic: true`"
     decay = anchor.get("decay", "linear")
     if decay not in ANCHOR_DECAYS:
         return "anchor.decay", f"{decay!r} is not a decay", f"use one of {', '.join(ANCHOR_DECAYS)}"
@@ -167,7 +175,7 @@ def check_finetune(parser: EntryParser, raw: Any, params: dict[str, inspect.Para
     if problem is not None:
         raise parser.error(f"finetune.{problem[0]}", problem[1], problem[2])
     if FinetuneSettings.from_config(raw).active and not finetunes:
-        raise parser.error("finetune", f"anchor and critic_only need ppo or ppo_lstm, not {parser.algo}",
+        raise parser.error("finetune", f"anchor, critic_only and detach_critic need ppo or ppo_lstm, not {parser.algo}",
                            "remove them (the algorithm's hyperparameters under finetune still apply)")
     return copy.deepcopy(dict(raw))
 

@@ -12,11 +12,12 @@ A Mario route is an ordinary route file (``experts/mario/<world>-<stage>.yaml``,
   from under low blocks (an enemy close ahead interrupts the wait: the expert jumps it first).
 
 Closed loop on the RAM pose (``info["pose"]``), on top of the route: a gap in the ground close
-ahead (``gap_dx``), a long jump; stuck at the same ``x`` for ``stuck_steps`` steps on the ground,
-a hop, higher each time it is stuck there again (a stair, then a pipe); a harmful enemy ahead at
-Mario's height, a long jump from ``enemy_distance`` pixels, or a hop from half that under a low
-ceiling (``headroom``), where a long jump would bump its head and fall onto the enemy. A jump needs
-A released first, so the expert lets go of A for a step between jumps.
+ahead (``gap_dx``), a long jump; stuck at the same ``x`` for ``stuck_steps`` steps on the ground
+(or ``3 * stuck_steps`` steps of hops that get nowhere, e.g. at a wall), a hop, higher each time it
+is stuck there again (a stair, then a pipe); a harmful enemy ahead at Mario's height, a long jump
+from ``enemy_distance`` pixels, or a hop from ``low_reach`` times that under a low ceiling
+(``headroom``), where a long jump would bump its head and fall onto the enemy. A jump needs A
+released first, so the expert lets go of A for a step between jumps.
 """
 
 from __future__ import annotations
@@ -83,10 +84,13 @@ class MarioExpert:
     :param stuck_steps: steps without progress on the ground before a high jump.
     :param enemy_distance: jump when a harmful enemy is this close ahead (pixels); 0 turns it off.
     :param gap_distance: jump when a gap in the ground is this close ahead (pixels); 0 turns it off.
+    :param low_reach: under a low ceiling, hop over an enemy from this fraction of ``enemy_distance``.
+    :param low_hop: steps A is held for that hop.
     """
 
     def __init__(self, route: Route, action_map: Mapping[str, Any], stuck_steps: int = 4,
-                 enemy_distance: float = 72.0, gap_distance: float = 20.0) -> None:
+                 enemy_distance: float = 72.0, gap_distance: float = 32.0, low_reach: float = 0.75,
+                 low_hop: int = 3) -> None:
         missing = [a for a in ("noop", "right", "run", "jump") if a not in action_map]
         if missing:
             raise ExpertActionError(f"the env's actions have no {', '.join(missing)} for the Mario expert. "
@@ -97,6 +101,7 @@ class MarioExpert:
         self.stuck_steps = int(stuck_steps)
         self.enemy_distance = float(enemy_distance)
         self.gap_distance = float(gap_distance)
+        self.low_reach, self.low_hop = float(low_reach), int(low_hop)
         self.reset()
 
     def reset(self) -> None:
@@ -104,7 +109,7 @@ class MarioExpert:
         self._next = 0
         self._walking = False
         self._pending: tuple[int, float] | None = None  # (hold, x of its waypoint)
-        self._hold = self._wait = self._stuck = 0
+        self._hold = self._wait = self._stuck = self._still = 0
         self._a_held = False
         self._enemy_hold = MARIO_ACTIONS["long_jump"]
         self._last_x: float | None = None
@@ -128,7 +133,9 @@ class MarioExpert:
                                     "Mario family's env")
         x, on_ground = float(pose["x"]), float(pose["airborne"]) == 0
         self._pass_waypoints(x)
-        self._stuck = self._stuck + 1 if (self._last_x is not None and x <= self._last_x and on_ground) else 0
+        still = self._last_x is not None and x <= self._last_x
+        self._stuck = self._stuck + 1 if (still and on_ground) else 0
+        self._still = self._still + 1 if still else 0  # hops that get nowhere (e.g. at a wall) count too
         self._last_x = x
         if self._pending is not None and x > self._pending[1] + _LATE and on_ground:
             self._pending = None  # too late for this jump: the loop below still reacts to what is ahead
@@ -137,14 +144,14 @@ class MarioExpert:
             return self._press("jump")
         enemy = self.enemy_distance > 0 and self._enemy_ahead(pose)
         if self._wait > 0 and not enemy:  # an enemy close ahead interrupts a wait; it goes on afterwards
-            self._wait, self._stuck = self._wait - 1, 0  # standing still on purpose is not being stuck
+            self._wait, self._stuck, self._still = self._wait - 1, 0, 0  # standing still on purpose is not stuck
             return self._press("noop")
         hold = 0
         if self._pending is not None:
             hold = self._pending[0]
         elif 0 < float(pose.get("gap_dx", 999.0)) <= self.gap_distance:
             hold = MARIO_ACTIONS["long_jump"]
-        elif self._stuck >= self.stuck_steps:
+        elif self._stuck >= self.stuck_steps or self._still >= 3 * self.stuck_steps:
             # a hop first (a stair), higher each time it is stuck at the same place again (a pipe)
             self._stuck_level = self._stuck_level + 1 if abs(x - self._stuck_x) < 8 else 0
             self._stuck_x = x
@@ -160,8 +167,8 @@ class MarioExpert:
         """A harmful enemy to jump now: far ahead (a long jump over it), or near under a low ceiling (a hop)."""
         dx, dy = float(pose.get("enemy_dx", 999.0)), float(pose.get("enemy_dy", 999.0))
         low_ceiling = float(pose.get("headroom", 64.0)) < 48.0
-        self._enemy_hold = MARIO_ACTIONS["jump"] // 2 if low_ceiling else MARIO_ACTIONS["long_jump"]
-        reach = self.enemy_distance * (0.5 if low_ceiling else 1.0)
+        self._enemy_hold = self.low_hop if low_ceiling else MARIO_ACTIONS["long_jump"]
+        reach = self.enemy_distance * (self.low_reach if low_ceiling else 1.0)
         return -8.0 <= dx <= reach and abs(dy) <= 24.0
 
     def _press(self, name: str) -> Any:

@@ -16,9 +16,12 @@ imitation term), both inside PPO's ``train()``:
   its weight falling to 0 over ``decay_steps`` env steps (or halving every ``decay_steps``). The
   pretrained policy is a frozen copy; a recurrent one runs on the same sequences, from the same
   LSTM states (those the rollout recorded), as the policy itself.
+- **detached critic** (``finetune: {detach_critic: true}``): the value loss trains only the parts the
+  critic alone uses; features shared with the policy move by the policy's loss and the anchor only
+  (:mod:`sb3_plus.training.critic_inputs`).
 
 :class:`FinetunePPO` and :class:`~sb3_plus.training.finetune_recurrent.FinetuneRecurrentPPO`
-override ``train()`` only, and do nothing new until :meth:`FinetuneMixin.begin_finetune` (a
+override PPO's update only, and do nothing new until :meth:`FinetuneMixin.begin_finetune` (a
 GAIL generator trained while pretraining updates as plain PPO). Their zips are ordinary SB3 zips
 without the frozen copy: ``PPO.load`` / ``RecurrentPPO.load`` open them, the subclass's ``load``
 restores the schedules, and ``set_anchor`` the pretrained policy (a run keeps it as ``pretrained.zip``).
@@ -39,6 +42,7 @@ from torch.nn import functional as F
 
 from sb3_plus.config.finetune import ANCHOR_DECAYS, FinetuneSettings
 from sb3_plus.errors import BadOptionError
+from sb3_plus.training.critic_inputs import detached_critic
 from sb3_plus.update_log import record_update_end
 
 __all__ = ["ANCHOR_DECAYS", "FinetuneMixin", "FinetunePPO", "FinetuneSettings", "KeptDistribution", "anchor_coef_at",
@@ -65,18 +69,35 @@ def frozen_copy(policy: th.nn.Module) -> th.nn.Module:
     """A copy of ``policy`` in evaluation mode, without gradients and without its optimizer's state."""
     optimizer = getattr(policy, "optimizer", None)
     memo = {id(optimizer): None} if optimizer is not None else {}
-    anchor = copy.deepcopy(policy, memo)
+    # the last distribution the policy built (e.g. in PPO's last update) is part of a graph and cannot be copied
+    dist = getattr(policy, "action_dist", None)
+    last = getattr(dist, "distribution", None)
+    if last is not None:
+        dist.distribution = None
+    try:
+        anchor = copy.deepcopy(policy, memo)
+    finally:
+        if last is not None:
+            dist.distribution = last
     anchor.requires_grad_(False)
     anchor.set_training_mode(False)
     return anchor
+
+
+def _kl(p: th.distributions.Distribution, q: th.distributions.Distribution) -> th.Tensor:
+    if isinstance(p, th.distributions.Categorical) and isinstance(q, th.distributions.Categorical):
+        # from the log-probabilities: torch's version is inf (and passes no gradient) where q's probability
+        # underflows to 0, which a cloned policy's logits (gaps of 30-80) reach; this one stays finite and pulls
+        return (p.probs * (p.logits - q.logits)).sum(-1)
+    return th.distributions.kl_divergence(p, q)
 
 
 def distribution_kl(reference: Distribution, current: Distribution) -> th.Tensor:
     """``KL(reference || current)`` per sample (summed over action dimensions and sub-actions)."""
     ref, cur = reference.distribution, current.distribution
     if isinstance(ref, list):  # MultiDiscrete: independent categoricals
-        return th.stack([th.distributions.kl_divergence(p, q) for p, q in zip(ref, cur)], dim=1).sum(dim=1)
-    kl = th.distributions.kl_divergence(ref, cur)
+        return th.stack([_kl(p, q) for p, q in zip(ref, cur)], dim=1).sum(dim=1)
+    kl = _kl(ref, cur)
     return kl.sum(dim=tuple(range(1, kl.dim()))) if kl.dim() > 1 else kl
 
 
@@ -122,13 +143,16 @@ class FinetuneMixin:
     :param anchor_decay: one of :data:`ANCHOR_DECAYS`
     :param critic_only_steps: env steps at the start whose rollouts train the value function alone
     :param critic_only_lr: Adam learning rate of those updates
+    :param detach_critic: once fine-tuning began, the value loss does not train features shared with the policy
     :param kwargs: the algorithm's arguments
     """
 
     def __init__(self, *args: Any, anchor_kl_coef: float = 0.0, anchor_decay_steps: int = 100_000,
                  anchor_decay: str = "linear", critic_only_steps: int = 0, critic_only_lr: float = 1e-3,
-                 **kwargs: Any) -> None:
-        FinetuneSettings(anchor_kl_coef, anchor_decay_steps, anchor_decay, critic_only_steps, critic_only_lr).check()
+                 detach_critic: bool = False, **kwargs: Any) -> None:
+        FinetuneSettings(anchor_kl_coef, anchor_decay_steps, anchor_decay, critic_only_steps, critic_only_lr,
+                         detach_critic).check()
+        self.detach_critic = bool(detach_critic)
         self.anchor_kl_coef = float(anchor_kl_coef)
         self.anchor_decay_steps = int(anchor_decay_steps)
         self.anchor_decay = anchor_decay
@@ -143,7 +167,7 @@ class FinetuneMixin:
     def finetune_settings(self) -> FinetuneSettings:
         """The model's fine-tuning settings."""
         return FinetuneSettings(self.anchor_kl_coef, self.anchor_decay_steps, self.anchor_decay,
-                                self.critic_only_steps, self.critic_only_lr)
+                                self.critic_only_steps, self.critic_only_lr, getattr(self, "detach_critic", False))
 
     def begin_finetune(self) -> None:
         """Start RL from the current (pretrained) policy: its frozen copy is the anchor, the schedules start now."""
@@ -176,6 +200,12 @@ class FinetuneMixin:
     def _excluded_save_params(self) -> list[str]:
         # the frozen copy would be pickled into `data`; run folders keep it as pretrained.zip instead
         return [*super()._excluded_save_params(), "anchor_policy", "_critic_param_ids"]
+
+    def train(self) -> None:
+        """One update of the algorithm with the anchor and the critic-only phase (``_train_update``); once
+        fine-tuning began, with ``detach_critic`` the value loss leaves shared features alone."""
+        with detached_critic(self.policy, self.detach_critic and self.finetune_start is not None):
+            self._train_update()
 
     def _finetune_update(self) -> tuple[float, bool]:
         """This update's anchor weight and whether only the value function learns (after the learning rate is set)."""
@@ -271,7 +301,7 @@ class FinetunePPO(FinetuneMixin, PPO):
     """PPO that fine-tunes a pretrained policy: an anchor toward it and a critic-only start (see the module
     and :class:`FinetuneMixin` for the arguments besides PPO's)."""
 
-    def train(self) -> None:
+    def _train_update(self) -> None:
         """PPO's update (stable_baselines3 2.9 ``PPO.train``) plus the anchor and the critic-only phase."""
         # Switch to train mode (this affects batch norm / dropout)
         self.policy.set_training_mode(True)

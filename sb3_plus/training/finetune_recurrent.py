@@ -16,7 +16,7 @@ class FinetuneRecurrentPPO(FinetuneMixin, RecurrentPPO):
     :class:`~sb3_plus.training.finetune.FinetuneMixin` for the arguments besides RecurrentPPO's).
     """
 
-    def train(self) -> None:
+    def _train_update(self) -> None:
         """RecurrentPPO's update (sb3_contrib 2.9 ``RecurrentPPO.train``) plus the anchor and the critic-only phase."""
         # Switch to train mode (this affects batch norm / dropout)
         self.policy.set_training_mode(True)

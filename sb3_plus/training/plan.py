@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from sb3_plus.errors import BadOptionError, InputNotFoundError
 from sb3_plus.training.pretrain import PRETRAIN_METHODS, PRETRAIN_SETTINGS, pretrain_settings_for
-from sb3_plus.training.run_folder import find_resume_model, run_folder_of, unfinished_pretraining
+from sb3_plus.training.run_folder import find_init_model, find_resume_model, run_folder_of, unfinished_pretraining
 
 
 @dataclass
@@ -42,6 +42,10 @@ class TrainOptions:
     """checkpoints kept, the newest (0: all, e.g. for a progression video)"""
     trained_agent: str | os.PathLike | None = None
     """a model zip or a run folder to resume (schedules and step counts continue)"""
+    init_model: str | os.PathLike | None = None
+    """a model zip, or a run folder (its ``best_model.zip``, else its final model), whose policy starts a new
+    run: e.g. the next level of a game. Observations, actions and policy must match; RL then uses the
+    config's ``finetune:`` settings, as after pretraining"""
     progress: bool = False
     """show progress bars"""
     pretrain: str | None = None
@@ -103,6 +107,8 @@ class RunPlan:
     dataset: str | None = None
     pretrain_settings: dict[str, Any] = field(default_factory=dict)
     resume_model: Path | None = None
+    init_model: Path | None = None
+    """the model whose policy starts this run (``--init-model``)"""
     run_dir: Path | None = None
     """the folder to resume in (``None``: a new folder is made when the run starts)"""
     unfinished: dict[str, Any] | None = None
@@ -227,9 +233,10 @@ def _resolve_finetune(plan: RunPlan) -> None:
     if plan.resuming:  # its config.yml has the hyperparameters applied; its run record says whether it pretrained
         from sb3_plus.training.run_folder import read_run_info
 
-        pretrained = plan.unfinished is not None or bool(read_run_info(plan.run_dir).get("pretrain"))
+        record = read_run_info(plan.run_dir)
+        pretrained = plan.unfinished is not None or bool(record.get("pretrain") or record.get("init_model"))
     else:
-        pretrained = bool(plan.method)
+        pretrained = bool(plan.method) or plan.init_model is not None
         given = _override_keys(plan.options.hyperparams)
         # --hyperparams win over finetune's values, except those they set under finetune itself
         in_finetune = set(finetune) if "finetune" in given else {k.split(".")[1] for k in given
@@ -281,6 +288,11 @@ def resolve_run(algo: str, env_id: str, options: TrainOptions) -> RunPlan:
     if plan.resuming:
         plan.resume_model, plan.run_dir = find_resume_model(Path(options.trained_agent))
         plan.unfinished = unfinished_pretraining(plan.run_dir)
+    if options.init_model is not None:
+        if plan.resuming:
+            raise BadOptionError("-i resumes a run and --init-model starts a new one from a model's policy. "
+                                 "Fix: pass one of them")
+        plan.init_model = find_init_model(Path(options.init_model))
     _resolve_pretraining(plan)
     _check_budget(plan.config, resuming=plan.resuming)
     if plan.unfinished is not None:  # a run killed while pretraining: pretrain again (DAgger resumes its rounds)

@@ -70,7 +70,33 @@ def build_model(plan: RunPlan, venv: Any) -> Any:
         from sb3_plus.policies import set_lstm_forget_bias
 
         set_lstm_forget_bias(model.policy, plan.config.lstm_forget_bias)
+    if plan.init_model is not None:
+        load_init_policy(model, plan.init_model)
     return model
+
+
+def load_init_policy(model: Any, path: Path) -> None:
+    """Start ``model`` from the policy saved in ``path`` (``--init-model``); its optimizer starts afresh.
+
+    :raises BadOptionError: the saved model observes or acts differently, or its policy has another shape.
+    """
+    from stable_baselines3.common.save_util import load_from_zip_file
+
+    from sb3_plus.errors import BadOptionError
+
+    data, params, _ = load_from_zip_file(path, device=model.device)
+    for name in ("observation_space", "action_space"):
+        saved, ours = (data or {}).get(name), getattr(model, name)
+        if saved is not None and saved != ours:
+            raise BadOptionError(f"--init-model {path}: its {name.replace('_', ' ')} {saved} is not this run's {ours}. "
+                                 "Fix: start from a model of an env with the same observations and actions (the same "
+                                 "env options: frame size, frame stack, action set), or train without --init-model")
+    try:
+        model.policy.load_state_dict(params["policy"])
+    except (KeyError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BadOptionError(f"--init-model {path}: its policy does not fit this run's policy ({first}). Fix: use "
+                             "the policy and policy_kwargs the model was trained with") from None
 
 
 def _begin_finetune(plan: RunPlan, model: Any, run_dir: Path) -> None:
@@ -123,13 +149,15 @@ def _start_record(plan: RunPlan, run_dir: Path, threads: int) -> dict[str, Any]:
         "algo": plan.algo, "env_id": plan.env_id, "env_kwargs": plan.config.env_kwargs, "seed": options.seed,
         "n_envs": plan.config.n_envs, "n_timesteps": plan.config.n_timesteps, "dataset_id": plan.dataset,
         "pretrain": None, "resumed_from": str(plan.resume_model) if plan.resume_model else None,
+        "init_model": str(plan.init_model) if plan.init_model else None,
         "torch_threads": threads, "update_threads": update_threads_of(options)[1],
         "python": platform.python_version(), "device": options.device,
         "save_freq": plan.save_freq, "eval_freq": plan.eval_freq,
         "finetune": plan.finetune.to_config() if plan.finetune is not None else None,
     }
-    if plan.resuming:  # keep the run's pretraining record
-        info["pretrain"] = read_run_info(run_dir).get("pretrain")
+    if plan.resuming:  # keep the run's pretraining record and the model it started from
+        earlier = read_run_info(run_dir)
+        info["pretrain"], info["init_model"] = earlier.get("pretrain"), earlier.get("init_model")
     write_run_info(run_dir, info)
     return info
 
@@ -191,6 +219,17 @@ def _pretrain(plan: RunPlan, model: Any, run_dir: Path, info: dict[str, Any], ev
         eval_cb.init_callback(model)
         info["pretrain"]["eval"] = eval_cb.evaluate(record=True).summary()
     write_run_info(run_dir, info)
+
+
+def _start_from_model(plan: RunPlan, model: Any, run_dir: Path, info: dict[str, Any],
+                      eval_cb: SuccessEvalCallback) -> None:
+    """RL from ``--init-model``'s policy: anchored to it as after pretraining, and evaluated first, so that
+    ``best_model.zip`` may be the policy the run started from."""
+    _begin_finetune(plan, model, run_dir)
+    if plan.eval_freq > 0:
+        eval_cb.init_callback(model)
+        info["init_eval"] = eval_cb.evaluate(record=True).summary()
+        write_run_info(run_dir, info)
 
 
 def bc_summary(report: dict[str, Any]) -> str:
@@ -260,7 +299,8 @@ def train(algo: str, env_id: str, options: TrainOptions | None = None, **kwargs:
     start = time.perf_counter()
     threads = set_torch_threads(options.torch_threads)
     plan = resolve_run(algo, env_id, options)
-    stats = find_vecnormalize(plan.resume_model) if plan.resume_model is not None else None
+    saved = plan.resume_model or plan.init_model
+    stats = find_vecnormalize(saved) if saved is not None else None
     curriculum = run_curriculum(plan.config, plan.run_dir)
     venv = make_training_env(staged_config(plan.config, curriculum), env_id, options.seed, stats=stats)
     try:  # everything that can refuse the inputs runs before the run folder exists
@@ -287,6 +327,8 @@ def train(algo: str, env_id: str, options: TrainOptions | None = None, **kwargs:
             info = _start_record(plan, run_dir, threads)
             if pretrain_now:
                 _pretrain(plan, model, run_dir, info, eval_cb, start)
+            elif plan.init_model is not None and not plan.resuming:
+                _start_from_model(plan, model, run_dir, info, eval_cb)
             remaining = max(plan.config.n_timesteps - model.num_timesteps, 0)
             if remaining > 0:
                 model.learn(remaining, callback=_callbacks(plan, eval_cb, run_dir, start) + extra,

@@ -84,6 +84,24 @@ def find_resume_model(path: Path) -> tuple[Path | None, Path]:
     return path, run_folder_of(path)
 
 
+def find_init_model(path: Path) -> Path:
+    """``--init-model`` accepts a model zip or a run folder (its ``best_model.zip``, else its final model)."""
+    path = Path(path)
+    if path.is_dir():
+        best = path / "best_model.zip"
+        finals = sorted((p for p in path.glob("*.zip") if p.name not in ("best_model.zip", "interrupted.zip")),
+                        key=lambda p: p.stat().st_mtime)
+        if best.is_file():
+            return best
+        if finals:
+            return finals[-1]
+        raise InputNotFoundError(f"no best_model.zip or final model in {path}. Fix: pass a model .zip, or the "
+                                 "folder of a finished run")
+    if not path.is_file():
+        raise InputNotFoundError(f"--init-model {path} not found. Fix: pass a model .zip or a run folder")
+    return path
+
+
 def append_command(run_dir: Path, command: str) -> None:
     """Add the command to ``command.txt``: a resumed run keeps every command it was run with."""
     with open(Path(run_dir) / "command.txt", "a", encoding="utf-8") as handle:
