@@ -47,8 +47,9 @@ def bench_mario_curriculum(budget_minutes: float = 30.0, arms: Sequence[str] = D
     ``source``: the 1-1 model (default: the pretrained arm of ``--only mario``). Each arm gets
     ``budget_minutes`` on the cores the process may use, from its start: ``rl`` runs PPO from the 1-1
     policy; ``dagger`` (which needs a 1-2 route, ``experts/mario/1-2.yaml``) collects ``expert_episodes``
-    1-2 expert episodes and runs DAgger from the 1-1 policy, then PPO. Both validate on 1-2 at the start and end and keep the better. Held-out seeds
-    (10000+, ``eval_episodes``) on both levels for the 1-1 policy and the chosen model.
+    1-2 expert episodes and runs DAgger from the 1-1 policy, then PPO. Both validate on 1-2 at the start
+    and end and keep the better. Held-out seeds (10000+, ``eval_episodes``) on both levels for the 1-1
+    policy, then the final model's on both (1-1 again: what 1-2 cost it) and the chosen one's.
     """
     from sb3_plus.config import load_hyperparams
     from sb3_plus.data.collect import collect_expert
@@ -68,8 +69,12 @@ def bench_mario_curriculum(budget_minutes: float = 30.0, arms: Sequence[str] = D
             expert = {"clear_rate": report.success_rate, "episodes": report.episodes, "steps": report.steps}
         row = budget_arm("ppo", target, "dagger" if arm == "dagger" else None, dataset, budget_minutes * 60, start,
                          eval_episodes, validation_episodes, init_model=source)
-        chosen = Path(row["run_dir"]) / row["model"]
-        row["level_11_after"] = _held_out(chosen, eval_episodes, level_id("1-1"), kwargs)
+        # 1-1 again: the policy after its 1-2 training (forgetting), and the run's chosen one when that differs
+        final = Path(row["final_path"])
+        row["level_11_after"] = _held_out(final, eval_episodes, level_id("1-1"), kwargs)
+        if row["model"] != final.name:
+            row["level_11_chosen"] = _held_out(Path(row["run_dir"]) / row["model"], eval_episodes,
+                                               level_id("1-1"), kwargs)
         rows.append({"arm": arm, "setting": _CURRICULUM_SETTINGS[arm], "expert": expert, **row})
         print(json.dumps(rows[-1]), flush=True)
     name, command = arms_run("mario_curriculum", arms, DEFAULT_CURRICULUM_ARMS,
