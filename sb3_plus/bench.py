@@ -40,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                                       f"({', '.join(MEMORY_ARMS)}), mario ({', '.join(MARIO_ARMS)}), "
                                       f"mario_curriculum ({', '.join(CURRICULUM_ARMS)}) or "
                                       f"generalisation ({', '.join(GEN_ARM_NAMES)})")
+    p.add_argument("--levels", nargs="+", default=None, metavar="W-S",
+                   help="Mario levels of mario_expert (default: every level with a route in experts/mario/)")
     args = p.parse_args(argv)
     set_torch_threads()
     os.environ.setdefault("MINARI_DATASETS_PATH", str(Path("bench/datasets").resolve()))
@@ -53,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 run(arms=chosen)
             else:
                 run(args.budget_minutes or budget, arms=chosen)
+        elif name == "mario_expert" and args.levels:
+            BENCHES[name](levels=args.levels)
         elif args.budget_minutes and "budget_minutes" in inspect.signature(BENCHES[name]).parameters:
             BENCHES[name](budget_minutes=args.budget_minutes)  # doormaps (for the family), pong, e1m1_pixels
         else:

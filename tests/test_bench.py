@@ -102,3 +102,49 @@ def test_the_mario_curriculum_starts_from_the_1_1_benchmarks_pretrained_model(tm
     (runs["bc"] / "best_model.zip").unlink()
     with pytest.raises(InputNotFoundError, match="run folder is gone"):
         policy_of_level_11(tmp_path)
+
+
+def test_a_finished_runs_held_out_row_reuses_the_pretrained_result_when_it_was_chosen(tmp_path, monkeypatch) -> None:
+    import json
+
+    import numpy as np
+
+    import sb3_plus.benchmarks.learning as learning
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("final.zip", "best_model.zip", "pretrained.zip"):
+        (run / name).write_bytes(b"model")
+    (run / "run_info.json").write_text(json.dumps({"algo": "ppo", "model": "final.zip", "num_timesteps": 4096,
+                                                   "pretrain": {"total_seconds": 60.0, "rounds": []}}))
+    played = []
+
+    def held_out(path, episodes, env_id, env_kwargs=None):
+        played.append(Path(path).name)
+        rate = 0.9 if Path(path).name == "pretrained.zip" else 0.1
+        return {"success_rate": rate, "sampled_success_rate": rate, "mean_return": 1.0, "mean_length": 10.0}
+
+    monkeypatch.setattr(learning, "_held_out", held_out)
+    for best_at, expected in ((0, ["pretrained.zip", "final.zip"]),
+                              (2048, ["pretrained.zip", "final.zip", "best_model.zip"])):
+        np.savez(run / "evaluations.npz", timesteps=[0, 2048, 4096], successes=[[1], [0], [0]],
+                 results=[[1.0], [0.0], [0.0]])
+        if best_at:  # the best evaluation after RL began
+            np.savez(run / "evaluations.npz", timesteps=[0, 2048, 4096], successes=[[0], [1], [0]],
+                     results=[[0.0], [1.0], [0.0]])
+        played.clear()
+        row = learning.arm_row(run, 100, "MazeEasy-v0", collect_seconds=30.0)
+        assert played == expected
+        assert row["model"] == "best_model.zip" and row["chosen_at_rl_steps"] == best_at
+        assert row["held_out_success_rate"] == (0.9 if best_at == 0 else 0.1)
+        assert row["rl_steps"] == 4096 and row["after_pretraining"]["minutes"] == 1.5 and row["wall_minutes"] is None
+
+
+def test_the_mario_expert_benchmark_takes_levels_from_the_command_line(monkeypatch) -> None:
+    import sb3_plus.benchmarks as benchmarks
+
+    calls = []
+    monkeypatch.setitem(benchmarks.BENCHES, "mario_expert", lambda **kwargs: calls.append(kwargs))
+    bench_main(["--only", "mario_expert", "--levels", "1-2", "1-3"])
+    bench_main(["--only", "mario_expert"])
+    assert calls == [{"levels": ["1-2", "1-3"]}, {}]

@@ -25,6 +25,7 @@
 19. ``mario_expert``: the Mario expert on each shipped route, 100 seeds with sticky actions.
 20. ``mario``: World 1-1 from pixels, BC -> PPO against PPO from scratch, 1 CPU-hour each.
 21. ``mario_curriculum``: the 1-1 policy continued on 1-2, then 1-1 measured again (forgetting).
+22. ``mario_distill``: one policy for 1-1 to 1-4 distilled from the expert by DAgger; clears per level.
 
 Example: ``python -m sb3_plus.bench --only fps collect`` (``--budget-minutes`` for the e2e run).
 """
@@ -36,7 +37,8 @@ from sb3_plus.benchmarks.exploration import RND_ARMS, bench_cells, bench_rnd
 from sb3_plus.benchmarks.generalisation import bench_generalisation
 from sb3_plus.benchmarks.learning import E2E_ARMS, bench_e2e, bench_goexplore, bench_maze
 from sb3_plus.benchmarks.mario import DEFAULT_MARIO_ARMS, MARIO_ARMS, bench_mario, bench_mario_expert
-from sb3_plus.benchmarks.mario_levels import CURRICULUM_ARMS, DEFAULT_CURRICULUM_ARMS, bench_mario_curriculum
+from sb3_plus.benchmarks.mario_levels import (CURRICULUM_ARMS, DEFAULT_CURRICULUM_ARMS, bench_mario_curriculum,
+                                             bench_mario_distill)
 from sb3_plus.benchmarks.memory import MEMORY_ARMS, bench_memory
 from sb3_plus.benchmarks.profile import bench_profile
 from sb3_plus.benchmarks.speed import bench_bc, bench_cnn_fps, bench_collect, bench_fps
@@ -47,11 +49,12 @@ BENCHES = {"collect": bench_collect, "fps": bench_fps, "bc": bench_bc, "e2e": be
            "masking": bench_masking, "curriculum": bench_curriculum, "generalisation": bench_generalisation,
            "memory": bench_memory, "doormaps": bench_doormaps,
            "e1m1": bench_e1m1, "e1m1_pixels": bench_e1m1_pixels, "pong": bench_pong,
-           "mario_expert": bench_mario_expert, "mario": bench_mario, "mario_curriculum": bench_mario_curriculum}
+           "mario_expert": bench_mario_expert, "mario": bench_mario, "mario_curriculum": bench_mario_curriculum,
+           "mario_distill": bench_mario_distill}
 
 __all__ = ["BENCHES", "CURRICULUM_ARMS", "DEFAULT_CURRICULUM_ARMS", "DEFAULT_MARIO_ARMS", "E2E_ARMS", "MARIO_ARMS",
            "MEMORY_ARMS", "RND_ARMS", "bench_bc", "bench_cells", "bench_cnn_fps", "bench_collect",
            "bench_curriculum", "bench_doormaps", "bench_e1m1", "bench_e1m1_pixels", "bench_e2e", "bench_fps",
            "bench_generalisation", "bench_goexplore", "bench_mario", "bench_mario_curriculum",
-           "bench_mario_expert", "bench_masking", "bench_maze", "bench_memory", "bench_pong", "bench_profile",
-           "bench_rnd"]
+           "bench_mario_distill", "bench_mario_expert", "bench_masking", "bench_maze", "bench_memory", "bench_pong",
+           "bench_profile", "bench_rnd"]

@@ -65,7 +65,6 @@ def budget_arm(algo: str, env_id: str, pretrain: str | None, dataset_id: str | N
     """
     from sb3_plus.evaluation import VALIDATION_SEED
     from sb3_plus.training import train
-    from sb3_plus.training.run import PRETRAINED_MODEL
 
     # the closing validation evaluation runs after RL and must fit in the budget: 50 episodes of a
     # policy that reaches the goal take about 15 s on 2 cores
@@ -80,17 +79,38 @@ def budget_arm(algo: str, env_id: str, pretrain: str | None, dataset_id: str | N
     result = train(algo, env_id, n_timesteps=10**8, log_folder="bench/runs", verbose=1,
                    max_seconds=budget - collect_seconds - reserve, **kwargs, **train_kwargs)
     wall = time.perf_counter() - start
-    best = result.run_dir / "best_model.zip"
-    chosen = best if best.exists() else result.model_path
-    final = _held_out(result.model_path, eval_episodes, env_id)
-    picked = final if chosen == result.model_path else _held_out(chosen, eval_episodes, env_id)
-    pretrained = result.run_dir / PRETRAINED_MODEL
+    return arm_row(result.run_dir, eval_episodes, env_id, wall_seconds=wall, collect_seconds=collect_seconds,
+                   algo=algo)
+
+
+def arm_row(run_dir: str | Path, eval_episodes: int, env_id: str, wall_seconds: float | None = None,
+            collect_seconds: float = 0.0, algo: str | None = None) -> dict[str, Any]:
+    """The held-out part of :func:`budget_arm` for a finished run folder: its chosen model (``best_model.zip``
+    when there is one), final model and pretrained model on ``eval_episodes`` held-out seeds (10000+),
+    with what ``run_info.json`` records of its pretraining and RL steps."""
+    from sb3_plus.training.run import PRETRAINED_MODEL
+    from sb3_plus.training.run_folder import read_run_info
+
+    run_dir = Path(run_dir)
+    info = read_run_info(run_dir)
+    final_path = run_dir / info["model"]
+    best = run_dir / "best_model.zip"
+    chosen = best if best.exists() else final_path
+    validation = _validation_record(run_dir)
+    pretrained = run_dir / PRETRAINED_MODEL
     before_rl = _held_out(pretrained, eval_episodes, env_id) if pretrained.exists() else None
-    pre = result.pretrain or {}
-    validation = _validation_record(result.run_dir)
+    final = _held_out(final_path, eval_episodes, env_id)
+    if chosen == final_path:
+        picked = final
+    elif before_rl is not None and validation.get("best_at_steps") == 0:  # the best is the pretrained policy
+        picked = before_rl
+    else:
+        picked = _held_out(chosen, eval_episodes, env_id)
+    pre = info.get("pretrain") or {}
     return {
-        "algo": algo, "wall_minutes": round(wall / 60, 2), "collect_seconds": round(collect_seconds, 1),
-        "pretrain_seconds": round(pre.get("total_seconds", 0.0), 1), "rl_steps": result.num_timesteps,
+        "algo": algo or info["algo"], "wall_minutes": None if wall_seconds is None else round(wall_seconds / 60, 2),
+        "collect_seconds": round(collect_seconds, 1),
+        "pretrain_seconds": round(pre.get("total_seconds", 0.0), 1), "rl_steps": info["num_timesteps"],
         "model": chosen.name, "chosen_at_rl_steps": validation.get("best_at_steps"),
         "held_out_success_rate": picked["success_rate"], "mean_return": picked["mean_return"],
         "mean_length": picked["mean_length"], "eval_episodes": eval_episodes,
@@ -101,7 +121,7 @@ def budget_arm(algo: str, env_id: str, pretrain: str | None, dataset_id: str | N
         "validation": validation,
         "dagger_rounds": [{k: r[k] for k in ("round", "beta", "learner_agreement", "eval_success",
                                              "dataset_steps", "seconds")} for r in pre.get("rounds", [])],
-        "run_dir": str(result.run_dir), "final_path": str(result.model_path)}
+        "run_dir": str(run_dir), "final_path": str(final_path)}
 
 
 def _validation_record(run_dir: Path) -> dict[str, Any]:

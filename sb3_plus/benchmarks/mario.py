@@ -55,10 +55,13 @@ def bench_mario_expert(levels: Sequence[str] | None = None, episodes: int = 100,
                      "steps_per_s": round(sum(p["steps"] for p in played) / wall, 1),
                      "failures": [{k: p[k] for k in ("seed", "x", "steps")} for p in played if not p["clear"]]})
         print(json.dumps(rows[-1]), flush=True)
-    return save_result("mario_expert", {
+    name, command = "mario_expert", "python -m sb3_plus.bench --only mario_expert"
+    if levels:  # a subset of levels gets its own file
+        name, command = f"{name}_{'_'.join(levels)}", f"{command} --levels {' '.join(levels)}"
+    return save_result(name, {
         "sticky_actions": sticky_actions, "seeds": f"0-{episodes - 1}", "rows": rows,
         "target": "clears 1-1 on >= 95% of 100 seeds with sticky actions",
-        "command": "python -m sb3_plus.bench --only mario_expert"})
+        "command": command})
 
 
 def bench_mario(budget_minutes: float = 30.0, arms: Sequence[str] = DEFAULT_MARIO_ARMS, expert_episodes: int = 50,

@@ -87,3 +87,46 @@ def bench_mario_curriculum(budget_minutes: float = 30.0, arms: Sequence[str] = D
         "eval_seeds": f"10000-{10_000 + eval_episodes - 1}",
         "what": "held-out clears on 1-2 and on 1-1 of the 1-1 policy, then of the model continued on 1-2",
         "command": command})
+
+
+DISTILL_LEVELS = ("1-1", "1-2", "1-3", "1-4")
+
+
+def bench_mario_distill(levels: Sequence[str] = DISTILL_LEVELS, expert_episodes: int = 48,
+                        eval_episodes: int = 20, dagger: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One policy for several levels, distilled from the expert: ``expert_episodes`` expert episodes on
+    ``SuperMarioBrosRandomStages-v0`` (each a level drawn from ``levels``; seeds 0+), BC, then the zoo
+    entry's DAgger rounds on the same levels, and no RL. The distilled policy then plays each level on
+    ``eval_episodes`` held-out seeds (10000+), greedy and sampled. ``dagger``: DAgger settings over the
+    zoo entry's (e.g. ``{"rounds": 2}``).
+    """
+    from sb3_plus.config import load_hyperparams
+    from sb3_plus.data.collect import collect_expert
+    from sb3_plus.envs.mario import RANDOM_ID
+    from sb3_plus.training import train
+    from sb3_plus.training.run import PRETRAINED_MODEL
+
+    level_kwargs = load_hyperparams("ppo", RANDOM_ID).env_kwargs
+    kwargs = {**level_kwargs, "stages": ",".join(levels)}
+    dataset, start = "sb3plus/bench/mario-levels-v0", time.perf_counter()
+    report = collect_expert(RANDOM_ID, episodes=expert_episodes, seed=0, dataset_id=dataset, overwrite=True,
+                            progress_bar=False, env_kwargs=kwargs)
+    collect_seconds = time.perf_counter() - start
+    # one PPO rollout after DAgger (the smallest run train allows); the distilled policy is pretrained.zip
+    result = train("ppo", RANDOM_ID, n_timesteps=1024, log_folder="bench/runs", verbose=1, pretrain="dagger",
+                   dataset=dataset, env_kwargs=kwargs, eval_freq=0, pretrain_kwargs=dagger)
+    policy = result.run_dir / PRETRAINED_MODEL
+    pre = result.pretrain or {}
+    rows = []
+    for level in levels:
+        rows.append({"level": level, **_held_out(policy, eval_episodes, level_id(level), level_kwargs)})
+        print(json.dumps(rows[-1]), flush=True)
+    return save_result("mario_distill", {
+        "levels": list(levels), "expert": {"episodes": report.episodes, "clear_rate": report.success_rate,
+                                           "steps": report.steps, "seconds": round(collect_seconds, 1)},
+        "dagger_seconds": round(pre.get("total_seconds", 0.0), 1),
+        "dagger_rounds": [{k: r[k] for k in ("round", "beta", "learner_agreement", "rollout_success", "dataset_steps",
+                                             "seconds")} for r in pre.get("rounds", [])],
+        "model": str(policy), "rows": rows, "eval_seeds": f"10000-{10_000 + eval_episodes - 1}",
+        "what": "one policy distilled by DAgger from the expert on several levels; held-out clears per level",
+        "command": "python -m sb3_plus.bench --only mario_distill"})

@@ -22,7 +22,8 @@ Built on the emulator of ``gym-super-mario-bros`` 7.4 / ``nes-py`` 8.2 (see
 ``info["pose"]`` (the same keys on every step, :data:`~sb3_plus.envs.mario_core.POSE_FIELDS`):
 ``x`` (absolute, in pixels), ``y``, ``heading``, ``world``, ``stage``, ``area``, ``status``,
 ``time``, ``x_speed``, ``airborne``, ``player_state``, ``enemy_dx``, ``enemy_dy``.
-``clone_state()`` / ``restore_state(state)`` return to any earlier moment exactly.
+``clone_state()`` / ``restore_state(state)`` return to any earlier moment exactly; ``peek(policy, steps)``
+plays ahead from the present and comes back (what the Mario expert's lookahead uses).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from __future__ import annotations
 import io
 import re
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np
@@ -53,7 +54,7 @@ ACTION_SETS: dict[str, list[tuple[str, ...]]] = {
     "complex": _SIMPLE + [("left", "A"), ("left", "B"), ("left", "A", "B"), ("down",), ("up",)],
 }
 _SEMANTIC = {"noop": (), "right": ("right",), "run": ("right", "B"), "jump": ("right", "A", "B"),
-             "walk_jump": ("right", "A")}
+             "walk_jump": ("right", "A"), "left": ("left",)}
 
 RANDOM_ID = "SuperMarioBrosRandomStages-v0"
 _ID_PATTERN = re.compile(r"^SuperMarioBros-(\d+)-(\d+)-v0$")
@@ -300,6 +301,41 @@ class MarioEnv(gym.Env):
         self._frames.clear()
         for frame in frames:
             self._frames.append(np.array(frame))
+
+    def peek(self, policy: Callable[[dict[str, float]], int], steps: int, sticky: float = 0.0,
+             seed: int | None = None) -> dict[str, Any]:
+        """Play up to ``steps`` steps ahead with ``policy`` (pose -> action), then return to the present exactly.
+
+        ``sticky``: per frame, keep the previous frame's buttons with this probability (drawn from ``seed``,
+        not from the env's generator, which is left alone); a variable frame skip does not apply.
+        :returns: ``died``, ``flag`` (the flag or axe reached), ``steps`` played, the final ``x``, the
+            ``furthest`` x reached, and the ``path``: ``(x, y)`` after each step Mario lived through.
+        """
+        core, machine = self.core, self._machines[self.level]
+        saved = machine.snapshot()
+        pose = self.pose()
+        died = flag = False
+        played, furthest, path, previous = 0, pose["x"], [], self._prev_buttons
+        rng = np.random.default_rng(seed) if sticky > 0 else None
+        try:
+            while played < steps and not (died or flag):
+                buttons = self._buttons[int(policy(pose))]
+                for _ in range(self.frame_skip):
+                    if rng is None or rng.random() >= sticky:
+                        previous = buttons
+                    core._frame_advance(previous)
+                    died, flag = bool(core._is_dying or core._is_dead), bool(core._flag_get)
+                    if died or flag:
+                        break
+                played += 1
+                if not (died or flag):
+                    core._did_step(False)
+                    pose = self.pose()
+                    furthest = max(furthest, pose["x"])
+                    path.append((pose["x"], pose["y"]))
+        finally:
+            machine.restore(saved)
+        return {"died": died, "flag": flag, "steps": played, "x": pose["x"], "furthest": furthest, "path": path}
 
     def current_observation(self) -> np.ndarray:
         """The observation of the present moment (after :meth:`restore_state`, the snapshot's)."""

@@ -224,6 +224,13 @@ def check_route_fits(route: Route, where: EnvMap) -> None:
         if seed and int(seed.group(1)) != int(where.layout_seed):
             raise _mismatch(route, f"the maze of layout seed {seed.group(1)} (from its {target.map_from})", where,
                             f", or play that maze: --env-kwargs fixed_layout_seed:{seed.group(1)}")
+    if route.expert and where.family != "mario":
+        raise RouteError(f"{route.source}: field 'expert': the {where.family} expert takes no settings from a route "
+                         f"(got {', '.join(sorted(route.expert))}). Fix: remove the 'expert:' mapping")
+    if route.expert:
+        from sb3_plus.experts.mario_expert import expert_settings
+
+        expert_settings(route)
     _check_bounds(route, where)
 
 

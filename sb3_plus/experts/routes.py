@@ -38,7 +38,7 @@ import yaml
 from sb3_plus.errors import UserError
 
 _WAYPOINT_FIELDS = {"id", "pos", "target", "use", "use_pushed", "region", "action", "hold"}
-_ROUTE_FIELDS = {"family", "map", "env", "waypoints", "description", "goal", "source"}
+_ROUTE_FIELDS = {"family", "map", "env", "waypoints", "description", "goal", "source", "expert"}
 
 
 class RouteError(UserError, ValueError):
@@ -80,6 +80,8 @@ class Route:
     env: str | None = None
     description: str = ""
     source: str = "<memory>"
+    #: settings of the family's expert for this route (Mario: ``lookahead``, ``low_hop``, ...); the expert checks them
+    expert: dict[str, Any] = field(default_factory=dict)
     _positions: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -253,7 +255,22 @@ def route_from_dict(data: Any, source: str = "<memory>") -> Route:
         env=data.get("env"),
         description=data.get("description") or "",
         source=source,
+        expert=_expert_settings(source, data.get("expert")),
     )
+
+
+def _expert_settings(source: str, value: Any) -> dict[str, Any]:
+    """The route's ``expert:`` mapping (names to numbers or booleans); which names exist, the expert checks."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise _fail(source, None, "expert", f"expected a mapping of setting names to values, got {value!r}",
+                    "write e.g. expert: {lookahead: 16}")
+    for key, item in value.items():
+        if not isinstance(item, (int, float)) or (isinstance(item, float) and not math.isfinite(item)):
+            raise _fail(source, None, "expert", f"setting {key!r} must be a number or true/false, got {item!r}",
+                        f"write e.g. {key}: 16")
+    return dict(value)
 
 
 def load_route(path: str | Path) -> Route:
