@@ -72,7 +72,7 @@ def bench_mario_curriculum(budget_minutes: float = 30.0, arms: Sequence[str] = D
         # 1-1 again: the policy after its 1-2 training (forgetting), and the run's chosen one when that differs
         final = Path(row["final_path"])
         row["level_11_after"] = _held_out(final, eval_episodes, level_id("1-1"), kwargs)
-        if row["chosen_at_rl_steps"] == 0:  # the starting policy, already played on 1-1 above
+        if row["chosen_at_rl_steps"] == 0 and arm == "rl":  # the 1-1 policy itself, already played on 1-1 above
             row["level_11_chosen"] = before["1-1"]
         elif row["model"] != final.name:
             row["level_11_chosen"] = _held_out(Path(row["run_dir"]) / row["model"], eval_episodes,
