@@ -18,6 +18,9 @@ A route file is YAML::
         pos: [1040.0, -352.0]
         target: null
 
+Optional for the route: ``expert``, a mapping of the family's expert settings (Mario:
+``{lookahead: 28}``); other families refuse it.
+
 Optional per waypoint: ``region`` (e.g. a ViZDoom sector id); the follower then prefers
 waypoints of the region the agent stands in.
 
