@@ -125,13 +125,11 @@ def test_a_finished_runs_held_out_row_reuses_the_pretrained_result_when_it_was_c
         return {"success_rate": rate, "sampled_success_rate": rate, "mean_return": 1.0, "mean_length": 10.0}
 
     monkeypatch.setattr(learning, "_held_out", held_out)
-    for best_at, expected in ((0, ["pretrained.zip", "final.zip"]),
-                              (2048, ["pretrained.zip", "final.zip", "best_model.zip"])):
-        np.savez(run / "evaluations.npz", timesteps=[0, 2048, 4096], successes=[[1], [0], [0]],
-                 results=[[1.0], [0.0], [0.0]])
-        if best_at:  # the best evaluation after RL began
-            np.savez(run / "evaluations.npz", timesteps=[0, 2048, 4096], successes=[[0], [1], [0]],
-                     results=[[0.0], [1.0], [0.0]])
+    # the best validation right after pretraining, then after RL began
+    for best_at, successes, expected in ((0, [1, 0, 0], ["pretrained.zip", "final.zip"]),
+                                         (2048, [0, 1, 0], ["pretrained.zip", "final.zip", "best_model.zip"])):
+        np.savez(run / "evaluations.npz", timesteps=[0, 2048, 4096], successes=[[s] for s in successes],
+                 results=[[float(s)] for s in successes])
         played.clear()
         row = learning.arm_row(run, 100, "MazeEasy-v0", collect_seconds=30.0)
         assert played == expected
